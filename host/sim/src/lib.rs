@@ -1,0 +1,1 @@
+//! The WebQQ server simulator (work in progress).

@@ -1,0 +1,1 @@
+//! wasmqq host library.

@@ -1,0 +1,1 @@
+//! The WebQQ client (work in progress).
