@@ -15,7 +15,6 @@ pub fn time33(s: &str) -> u32 {
     times33(0, s)
 }
 
-
 fn times33(seed: u32, s: &str) -> u32 {
     s.encode_utf16()
         .fold(seed, |e, c| e.wrapping_mul(33).wrapping_add(u32::from(c)))
@@ -72,7 +71,11 @@ mod tests {
             (1, "x", "78450043004F004A"),
         ];
         for (uin, ptwebqq, want) in cases {
-            assert_eq!(list_hash(*uin, ptwebqq), *want, "uin {uin} ptwebqq {ptwebqq:?}");
+            assert_eq!(
+                list_hash(*uin, ptwebqq),
+                *want,
+                "uin {uin} ptwebqq {ptwebqq:?}"
+            );
         }
     }
 

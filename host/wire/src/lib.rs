@@ -7,4 +7,6 @@
 //! I/O belongs to the client or the simulator.
 
 pub mod consts;
+pub mod content;
 pub mod hash;
+pub mod ptuicb;
