@@ -1,0 +1,541 @@
+//! The poll loop: one long-poll (`poll2`, §4.1) after another, turning
+//! answers into [`Event`]s and keeping the session alive (§6).
+//!
+//! | answer | reaction |
+//! | --- | --- |
+//! | `retcode 0` + `result` | every element decoded; own echoes and duplicate `msg_id`s dropped |
+//! | `retcode 0` without `result`, `102`, HTTP 502/504 | idle: poll again at once |
+//! | `103` | probe with `get_online_buddies2`; poll again if it answers, full re-login if it refuses or after 3 denials in a row |
+//! | `116` | take the new `ptwebqq` from `p` (and the cookie), save the session |
+//! | `120`, `121` | relink (login2 with the current psessionid); full re-login if that fails |
+//! | `100`, `100000`, `100001`, `100012`, `kick_message` | full re-login (new QR code through the observer) |
+//! | other retcodes, malformed answers, HTTP errors, timeouts | capped exponential backoff with jitter; after 5 failures in a row, probe as for `103` |
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
+
+use crate::backoff::Backoff;
+use crate::client::Inner;
+use crate::error::{Error, Result};
+use crate::events::{ChatKind, ChatRef, Event, Message, RawEvent, decode_poll_item};
+use crate::login::LoginStatus;
+use crate::session::Auth;
+use crate::transport::{errmsg_of, retcode_of, truncate};
+
+const ORIGIN_D: &str = "https://d1.web2.qq.com";
+/// How many 103 answers in a row (each cured by a successful probe) before
+/// the session is considered lost.
+const MAX_103: u32 = 3;
+/// Consecutive failures before the session is probed.
+const FAILURES_BEFORE_PROBE: u32 = 5;
+/// How many recent message keys are remembered for de-duplication.
+const DEDUP_CAPACITY: usize = 4096;
+
+/// What one poll2 answer asks the loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    Events(Vec<Value>),
+    Idle,
+    Probe,
+    NewPtwebqq(String),
+    Relink(i64),
+    Relogin(String),
+    Backoff(String),
+}
+
+/// Classifies a poll2 answer (or failure) per §6.1/§6.2.
+pub(crate) fn classify(answer: Result<Value>) -> Action {
+    let v = match answer {
+        Ok(v) => v,
+        Err(Error::Status {
+            status: 502 | 504, ..
+        }) => return Action::Idle,
+        Err(e) => return Action::Backoff(e.to_string()),
+    };
+    let Some(retcode) = retcode_of(&v) else {
+        return Action::Backoff(format!(
+            "poll2: malformed answer: no retcode in {}",
+            truncate(&v.to_string(), 200)
+        ));
+    };
+    match retcode {
+        0 => match v.get("result") {
+            Some(Value::Array(items)) => Action::Events(items.clone()),
+            None | Some(Value::Null) => Action::Idle,
+            Some(other) => Action::Backoff(format!(
+                "poll2: malformed answer: result is not an array: {}",
+                truncate(&other.to_string(), 200)
+            )),
+        },
+        102 => Action::Idle,
+        103 => Action::Probe,
+        116 => match v.get("p").and_then(Value::as_str) {
+            Some(p) => Action::NewPtwebqq(p.to_owned()),
+            None => Action::Backoff("poll2: retcode 116 without p".into()),
+        },
+        120 | 121 => Action::Relink(retcode),
+        100 | 100000 | 100001 | 100012 => {
+            Action::Relogin(format!("poll2: retcode {retcode} ({:?})", errmsg_of(&v)))
+        }
+        other => Action::Backoff(format!("poll2: retcode {other} ({:?})", errmsg_of(&v))),
+    }
+}
+
+/// Remembers recently seen messages by (chat, msg_id).
+struct Dedup {
+    seen: HashSet<(ChatRef, u64)>,
+    order: VecDeque<(ChatRef, u64)>,
+}
+
+impl Dedup {
+    fn new() -> Dedup {
+        Dedup {
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// True if the key is new.
+    fn insert(&mut self, key: (ChatRef, u64)) -> bool {
+        if !self.seen.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > DEDUP_CAPACITY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
+
+    fn clear(&mut self) {
+        self.seen.clear();
+        self.order.clear();
+    }
+}
+
+/// One poll2 request.
+async fn poll_once(inner: &Inner, auth: &Auth) -> Result<Value> {
+    let r = json!({
+        "ptwebqq": auth.ptwebqq,
+        "clientid": CLIENT_ID,
+        "psessionid": auth.psessionid,
+        "key": "",
+    });
+    inner
+        .transport
+        .post_r(
+            "poll2",
+            "https://d1.web2.qq.com/channel/poll2",
+            REFERER_D,
+            ORIGIN_D,
+            &r,
+            Some(inner.config.poll_timeout),
+        )
+        .await
+}
+
+/// Why the loop must stop.
+struct Stop;
+
+/// The loop state.
+struct Poller {
+    inner: Arc<Inner>,
+    tx: mpsc::Sender<Event>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    backoff: Backoff,
+    dedup: Dedup,
+    denials: u32,
+    failures: u32,
+}
+
+/// Runs the poll loop until shutdown (or until a re-login fails for good).
+pub(crate) async fn run(inner: Arc<Inner>, tx: mpsc::Sender<Event>) {
+    let shutdown = inner.shutdown.subscribe();
+    let backoff = Backoff::new(inner.config.backoff_base, inner.config.backoff_max);
+    let mut p = Poller {
+        inner,
+        tx,
+        shutdown,
+        backoff,
+        dedup: Dedup::new(),
+        denials: 0,
+        failures: 0,
+    };
+    let _ = p.run().await;
+    tracing::debug!("poll loop stopped");
+}
+
+impl Poller {
+    async fn run(&mut self) -> Result<(), Stop> {
+        loop {
+            if self.inner.is_shut_down() {
+                return Err(Stop);
+            }
+            let auth = self.inner.auth.read().await.clone();
+            let answer = tokio::select! {
+                a = poll_once(&self.inner, &auth) => a,
+                _ = self.shutdown.changed() => return Err(Stop),
+            };
+            match classify(answer) {
+                Action::Idle => {
+                    self.backoff.reset();
+                    self.failures = 0;
+                }
+                Action::Events(items) => {
+                    self.backoff.reset();
+                    self.failures = 0;
+                    self.denials = 0;
+                    self.handle_items(&auth, items).await?;
+                }
+                Action::Probe => {
+                    self.denials += 1;
+                    tracing::warn!(
+                        denials = self.denials,
+                        "poll2 answered 103; probing the session"
+                    );
+                    self.probe(&auth).await?;
+                }
+                Action::NewPtwebqq(p) => {
+                    tracing::info!("poll2 answered 116: new ptwebqq");
+                    self.inner.transport.set_qq_cookie("ptwebqq", &p);
+                    let auth = {
+                        let mut a = self.inner.auth.write().await;
+                        a.ptwebqq = p;
+                        a.clone()
+                    };
+                    if let Err(e) = self.inner.save_session(&auth) {
+                        tracing::warn!(error = %e, "could not save the session");
+                    }
+                }
+                Action::Relink(code) => self.relink(code).await?,
+                Action::Relogin(reason) => self.relogin(reason).await?,
+                Action::Backoff(reason) => {
+                    self.failures += 1;
+                    let delay = self.backoff.next_delay();
+                    tracing::warn!(
+                        reason,
+                        failures = self.failures,
+                        ?delay,
+                        "poll2 failed; backing off"
+                    );
+                    self.sleep(delay).await?;
+                    if self.failures >= FAILURES_BEFORE_PROBE {
+                        self.failures = 0;
+                        self.probe(&auth).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn sleep(&mut self, d: std::time::Duration) -> Result<(), Stop> {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = self.shutdown.changed() => Err(Stop),
+        }
+    }
+
+    async fn emit(&mut self, event: Event) -> Result<(), Stop> {
+        tokio::select! {
+            r = self.tx.send(event) => {
+                if r.is_err() {
+                    tracing::debug!("event receiver dropped; event discarded");
+                }
+                Ok(())
+            }
+            _ = self.shutdown.changed() => Err(Stop),
+        }
+    }
+
+    /// The 103 probe: get_online_buddies2 (§2.8, §6.1).
+    async fn probe(&mut self, auth: &Auth) -> Result<(), Stop> {
+        match crate::login::activate(&self.inner.transport, auth).await {
+            Ok(_) if self.denials < MAX_103 => {
+                tracing::info!("session probe answered; polling again");
+                Ok(())
+            }
+            Ok(_) => {
+                self.relogin(format!("poll2 answered 103 {MAX_103} times in a row"))
+                    .await
+            }
+            Err(e @ Error::Retcode { .. }) | Err(e @ Error::Malformed { .. }) => {
+                self.relogin(format!("session probe refused: {e}")).await
+            }
+            Err(e) => {
+                let delay = self.backoff.next_delay();
+                tracing::warn!(error = %e, ?delay, "session probe failed; backing off");
+                self.sleep(delay).await
+            }
+        }
+    }
+
+    async fn relink(&mut self, code: i64) -> Result<(), Stop> {
+        self.inner
+            .observer
+            .report(LoginStatus::Relinking { retcode: code });
+        let result = {
+            let mut guard = self.inner.auth.write().await;
+            let current = guard.clone();
+            let r = tokio::select! {
+                r = self.inner.relink(&current) => r,
+                _ = self.shutdown.changed() => return Err(Stop),
+            };
+            if let Ok(auth) = &r {
+                *guard = auth.clone();
+            }
+            r
+        };
+        match result {
+            Ok(_) => {
+                self.denials = 0;
+                self.emit(Event::Reconnected { new_session: false }).await
+            }
+            Err(e) => self.relogin(format!("relink failed: {e}")).await,
+        }
+    }
+
+    /// Full re-login with the QR flow, retried with backoff on transient
+    /// errors; a definitive failure stops the client.
+    async fn relogin(&mut self, reason: String) -> Result<(), Stop> {
+        tracing::warn!(reason, "session lost; logging in again");
+        self.emit(Event::SessionLost {
+            reason: reason.clone(),
+        })
+        .await?;
+        self.inner.observer.report(LoginStatus::Relogin { reason });
+        let mut backoff = Backoff::new(
+            self.inner.config.backoff_base,
+            self.inner.config.backoff_max,
+        );
+        {
+            let mut guard = self.inner.auth.write().await;
+            loop {
+                let r = tokio::select! {
+                    r = self.inner.login(false) => r,
+                    _ = self.shutdown.changed() => return Err(Stop),
+                };
+                match r {
+                    Ok(auth) => {
+                        *guard = auth;
+                        break;
+                    }
+                    Err(e) if e.is_transient() => {
+                        let delay = backoff.next_delay();
+                        tracing::warn!(error = %e, ?delay, "re-login failed; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = self.shutdown.changed() => return Err(Stop),
+                        }
+                    }
+                    Err(e) => {
+                        drop(guard);
+                        tracing::error!(error = %e, "re-login failed; stopping");
+                        let _ = self
+                            .emit(Event::Stopped {
+                                reason: e.to_string(),
+                            })
+                            .await;
+                        return Err(Stop);
+                    }
+                }
+            }
+        }
+        self.dedup.clear();
+        self.denials = 0;
+        self.failures = 0;
+        self.backoff.reset();
+        self.emit(Event::Reconnected { new_session: true }).await
+    }
+
+    async fn handle_items(&mut self, auth: &Auth, items: Vec<Value>) -> Result<(), Stop> {
+        for item in items {
+            match decode_poll_item(&item) {
+                Ok(RawEvent::Message(m)) => self.handle_message(auth, m).await?,
+                Ok(RawEvent::StatusChange {
+                    uin,
+                    status,
+                    client_type,
+                }) => {
+                    self.emit(Event::StatusChange {
+                        uin,
+                        status,
+                        client_type,
+                    })
+                    .await?
+                }
+                Ok(RawEvent::Kick { reason }) => {
+                    tracing::warn!(reason, "kicked off");
+                    self.emit(Event::Kicked {
+                        reason: reason.clone(),
+                    })
+                    .await?;
+                    // The session is dead; the rest of this answer with it.
+                    return self.relogin(format!("kicked: {reason}")).await;
+                }
+                Ok(RawEvent::Ignored(t)) => tracing::debug!(poll_type = t, "ignoring poll event"),
+                Err(e) => {
+                    tracing::warn!(error = e, element = %truncate(&item.to_string(), 300), "poll2: malformed event skipped")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_message(&mut self, auth: &Auth, mut m: Message) -> Result<(), Stop> {
+        let span = tracing::info_span!("message", msg_id = m.msg_id, chat = %m.chat);
+        if m.sender == auth.uin {
+            span.in_scope(|| tracing::debug!("dropping own echo"));
+            return Ok(());
+        }
+        if !self.dedup.insert((m.chat, m.msg_id)) {
+            span.in_scope(|| tracing::debug!("dropping duplicate"));
+            return Ok(());
+        }
+        m.sender_name = self
+            .resolve_sender(auth, m.chat, m.sender)
+            .instrument(span.clone())
+            .await;
+        span.in_scope(
+            || tracing::debug!(sender = m.sender, name = ?m.sender_name, "message received"),
+        );
+        self.emit(Event::Message(m)).instrument(span).await
+    }
+
+    /// The sender's name from the contacts, refreshing the relevant list
+    /// once (rate-limited) when the sender or chat is unknown.
+    async fn resolve_sender(&self, auth: &Auth, chat: ChatRef, sender: u64) -> Option<String> {
+        let inner = &self.inner;
+        if let Some(name) = inner.contacts.snapshot().sender_name(chat, sender) {
+            return Some(name);
+        }
+        let every = inner.config.contacts_refresh_interval;
+        let book = inner.contacts.snapshot();
+        let chat_known = match chat.kind {
+            ChatKind::Group => book.groups.contains_key(&chat.id),
+            ChatKind::Discussion => book.discussions.contains_key(&chat.id),
+            ChatKind::Friend | ChatKind::Session => true,
+        };
+        match chat.kind {
+            ChatKind::Friend | ChatKind::Session => {
+                if inner.contacts.may_refresh("friends", every) {
+                    tracing::info!(uin = sender, "unknown sender; reloading friends");
+                    match crate::contacts::fetch_friends(&inner.transport, auth).await {
+                        Ok(f) => inner.contacts.update(|b| b.friends = f),
+                        Err(e) => tracing::warn!(error = %e, "could not reload friends"),
+                    }
+                }
+            }
+            ChatKind::Group | ChatKind::Discussion => {
+                if !chat_known && inner.contacts.may_refresh("lists", every) {
+                    tracing::info!(%chat, "unknown chat; reloading contacts");
+                    if let Err(e) = inner.refresh_contacts(auth, false).await {
+                        tracing::warn!(error = %e, "could not reload contacts");
+                    }
+                }
+                if inner.contacts.may_refresh(&chat.to_string(), every) {
+                    tracing::info!(%chat, uin = sender, "unknown member; reloading members");
+                    if let Err(e) = inner.load_members(auth, chat).await {
+                        tracing::warn!(error = %e, "could not load members");
+                    }
+                }
+            }
+        }
+        inner.contacts.snapshot().sender_name(chat, sender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_every_retcode_of_section_6() {
+        assert_eq!(
+            classify(Ok(json!({"retcode":0,"errmsg":"error!!!"}))),
+            Action::Idle
+        );
+        assert_eq!(
+            classify(Ok(json!({"retcode":102,"errmsg":""}))),
+            Action::Idle
+        );
+        assert_eq!(
+            classify(Err(Error::Status {
+                endpoint: "poll2",
+                status: 504
+            })),
+            Action::Idle
+        );
+        assert_eq!(
+            classify(Err(Error::Status {
+                endpoint: "poll2",
+                status: 502
+            })),
+            Action::Idle
+        );
+        assert!(matches!(
+            classify(Err(Error::Status {
+                endpoint: "poll2",
+                status: 500
+            })),
+            Action::Backoff(_)
+        ));
+        assert!(matches!(
+            classify(Err(Error::Timeout { endpoint: "poll2" })),
+            Action::Backoff(_)
+        ));
+        assert_eq!(
+            classify(Ok(json!({"retcode":0,"result":[{"poll_type":"x"}]}))),
+            Action::Events(vec![json!({"poll_type":"x"})])
+        );
+        assert_eq!(
+            classify(Ok(json!({"retcode":103,"errmsg":"error"}))),
+            Action::Probe
+        );
+        assert_eq!(
+            classify(Ok(json!({"retcode":116,"p":"newp"}))),
+            Action::NewPtwebqq("newp".into())
+        );
+        assert_eq!(
+            classify(Ok(json!({"retcode":121,"t":"0"}))),
+            Action::Relink(121)
+        );
+        assert_eq!(classify(Ok(json!({"retcode":120}))), Action::Relink(120));
+        for code in [100, 100000, 100001, 100012] {
+            assert!(matches!(
+                classify(Ok(json!({"retcode":code,"errmsg":"error!!!"}))),
+                Action::Relogin(_)
+            ));
+        }
+        for code in [1202, 109, 110, 100003, 100006, 50] {
+            assert!(matches!(
+                classify(Ok(json!({"retcode":code}))),
+                Action::Backoff(_)
+            ));
+        }
+        assert!(matches!(classify(Ok(json!({"x":1}))), Action::Backoff(_)));
+        assert!(matches!(
+            classify(Ok(json!({"retcode":0,"result":{}}))),
+            Action::Backoff(_)
+        ));
+    }
+
+    #[test]
+    fn dedup_forgets_oldest() {
+        let mut d = Dedup::new();
+        let c = ChatRef::friend(1);
+        assert!(d.insert((c, 1)));
+        assert!(!d.insert((c, 1)));
+        assert!(d.insert((ChatRef::group(1), 1)));
+        for i in 2..(DEDUP_CAPACITY as u64 + 10) {
+            d.insert((c, i));
+        }
+        assert!(d.insert((c, 1)), "evicted keys are new again");
+    }
+}
