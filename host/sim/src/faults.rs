@@ -1,0 +1,226 @@
+//! Fault injection: scripted failures of one endpoint, and session-level
+//! incidents (kick, expiry).
+//!
+//! A fault rule is consumed by the next `times` requests to its endpoint,
+//! before the endpoint runs: a faulted `poll2` therefore leaves queued
+//! events in the queue (nothing is lost), and a faulted send is not
+//! delivered unless the rule says `"deliver": true` (the real 1202 "maybe
+//! failed" that often got through anyway).
+
+use serde::{Deserialize, Serialize};
+
+use crate::routes::ENDPOINTS;
+
+/// A `POST /_sim/faults` body.
+///
+/// Exactly one of: an endpoint rule (`endpoint` plus one of `retcode`,
+/// `http_status`, `malformed`, `reset`; optional `times`, default 1, and
+/// `deliver`), `kick`, or `expire_session`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Endpoint name: the last path segment, e.g. `poll2`, `send_qun_msg2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Answer `{"retcode":N,...}` (116 carries a new ptwebqq in `p`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retcode: Option<i64>,
+    /// Answer this HTTP status with an nginx error page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Answer 200 with truncated JSON.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub malformed: bool,
+    /// Drop the connection without answering.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reset: bool,
+    /// How many requests the rule affects (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// For sends: record the message as delivered despite the fault.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deliver: bool,
+    /// Kick the session (a `kick_message` event, then 103).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub kick: bool,
+    /// Expire the login and session at once.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expire_session: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What a fault rule does to a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// A JSON error answer with this retcode.
+    Retcode(i64),
+    /// An HTTP error status.
+    HttpStatus(u16),
+    /// Truncated JSON.
+    Malformed,
+    /// Connection dropped.
+    Reset,
+}
+
+/// An armed fault rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// Endpoint name.
+    pub endpoint: String,
+    /// What happens.
+    pub action: FaultAction,
+    /// Requests still affected.
+    pub remaining: u32,
+    /// Sends: deliver anyway.
+    pub deliver: bool,
+}
+
+/// A validated fault request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultCommand {
+    /// Arm a rule.
+    Rule(Fault),
+    /// Kick the session.
+    Kick,
+    /// Expire the session.
+    ExpireSession,
+}
+
+impl FaultSpec {
+    /// Validates the request; the error names what is wrong.
+    pub fn command(&self) -> Result<FaultCommand, String> {
+        let actions = [
+            self.retcode.is_some(),
+            self.http_status.is_some(),
+            self.malformed,
+            self.reset,
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        let incidents = usize::from(self.kick) + usize::from(self.expire_session);
+        if incidents > 0 {
+            if incidents > 1 || actions > 0 || self.endpoint.is_some() {
+                return Err(
+                    "kick and expire_session stand alone (no endpoint, no other field)".into(),
+                );
+            }
+            return Ok(if self.kick {
+                FaultCommand::Kick
+            } else {
+                FaultCommand::ExpireSession
+            });
+        }
+        let Some(endpoint) = &self.endpoint else {
+            return Err("endpoint is required (or kick / expire_session)".into());
+        };
+        if !ENDPOINTS.contains(&endpoint.as_str()) {
+            return Err(format!(
+                "unknown endpoint {endpoint:?}; known: {}",
+                ENDPOINTS.join(", ")
+            ));
+        }
+        if actions != 1 {
+            return Err("give exactly one of retcode, http_status, malformed, reset".into());
+        }
+        let action = if let Some(r) = self.retcode {
+            FaultAction::Retcode(r)
+        } else if let Some(s) = self.http_status {
+            if !(100..=599).contains(&s) {
+                return Err(format!("http_status {s} is not an HTTP status"));
+            }
+            FaultAction::HttpStatus(s)
+        } else if self.malformed {
+            FaultAction::Malformed
+        } else {
+            FaultAction::Reset
+        };
+        let times = self.times.unwrap_or(1);
+        if times == 0 {
+            return Err("times must be at least 1".into());
+        }
+        Ok(FaultCommand::Rule(Fault {
+            endpoint: endpoint.clone(),
+            action,
+            remaining: times,
+            deliver: self.deliver,
+        }))
+    }
+}
+
+/// Takes one use of the first rule armed for `endpoint`.
+pub(crate) fn take(faults: &mut Vec<Fault>, endpoint: &str) -> Option<Fault> {
+    let i = faults.iter().position(|f| f.endpoint == endpoint)?;
+    let f = faults[i].clone();
+    faults[i].remaining -= 1;
+    if faults[i].remaining == 0 {
+        faults.remove(i);
+    }
+    Some(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: &str) -> Result<FaultCommand, String> {
+        serde_json::from_str::<FaultSpec>(json)
+            .map_err(|e| e.to_string())?
+            .command()
+    }
+
+    #[test]
+    fn validates_the_documented_forms() {
+        assert_eq!(
+            spec(r#"{"endpoint":"poll2","retcode":103,"times":1}"#),
+            Ok(FaultCommand::Rule(Fault {
+                endpoint: "poll2".into(),
+                action: FaultAction::Retcode(103),
+                remaining: 1,
+                deliver: false
+            }))
+        );
+        assert!(matches!(
+            spec(r#"{"endpoint":"send_qun_msg2","http_status":502,"times":2}"#),
+            Ok(FaultCommand::Rule(Fault { remaining: 2, .. }))
+        ));
+        assert!(spec(r#"{"endpoint":"poll2","malformed":true}"#).is_ok());
+        assert!(spec(r#"{"endpoint":"poll2","reset":true}"#).is_ok());
+        assert_eq!(spec(r#"{"kick":true}"#), Ok(FaultCommand::Kick));
+        assert_eq!(
+            spec(r#"{"expire_session":true}"#),
+            Ok(FaultCommand::ExpireSession)
+        );
+        assert!(
+            spec(r#"{"endpoint":"pol2","reset":true}"#)
+                .unwrap_err()
+                .contains("pol2")
+        );
+        assert!(spec(r#"{"endpoint":"poll2"}"#).is_err());
+        assert!(spec(r#"{"endpoint":"poll2","reset":true,"malformed":true}"#).is_err());
+        assert!(spec(r#"{"kick":true,"endpoint":"poll2"}"#).is_err());
+        assert!(spec(r#"{"endpoint":"poll2","reset":true,"times":0}"#).is_err());
+        assert!(
+            spec(r#"{"endpiont":"poll2"}"#)
+                .unwrap_err()
+                .contains("endpiont")
+        );
+    }
+
+    #[test]
+    fn take_counts_down() {
+        let mut v = vec![Fault {
+            endpoint: "poll2".into(),
+            action: FaultAction::Reset,
+            remaining: 2,
+            deliver: false,
+        }];
+        assert!(take(&mut v, "send_buddy_msg2").is_none());
+        assert!(take(&mut v, "poll2").is_some());
+        assert!(take(&mut v, "poll2").is_some());
+        assert!(take(&mut v, "poll2").is_none());
+    }
+}
