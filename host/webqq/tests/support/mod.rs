@@ -1,0 +1,289 @@
+//! Shared helpers for the client's tests against the in-process simulator:
+//! start a simulator with fast timings, drive its control API, build a
+//! client configuration pointing at it, and wait for events.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wasmqq_sim::{SimConfig, SimHandle};
+use wasmqq_webqq::{ChatRef, Client, ClientConfig, Event, Events, LoginStatus, Message, Observer};
+
+/// The bot's QQ number in the built-in population.
+pub const BOT: u64 = 2609717081;
+/// Friends of the built-in population.
+pub const ALICE: u64 = 10001;
+pub const BOB: u64 = 10002;
+pub const CAROL: u64 = 10003;
+/// Not a friend; in group 300001 (card "Dave D.") and discussion 400001.
+pub const DAVE: u64 = 10004;
+/// Group numbers and the discussion id of the built-in population.
+pub const DEV_GROUP: u64 = 300001;
+pub const FAMILY_GROUP: u64 = 300002;
+pub const WEEKEND: u64 = 400001;
+
+/// How long any wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running simulator plus a scratch directory.
+pub struct Sim {
+    pub handle: SimHandle,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+/// Simulator settings for fast tests: short poll hold, quick QR confirm.
+pub fn fast_sim_config() -> SimConfig {
+    SimConfig {
+        poll_hold: Duration::from_millis(500),
+        qr_auto_confirm: Some(Duration::from_millis(200)),
+        ..SimConfig::default()
+    }
+}
+
+impl Sim {
+    /// Starts a simulator with [`fast_sim_config`].
+    pub async fn start() -> Sim {
+        Sim::with(fast_sim_config()).await
+    }
+
+    /// Starts a simulator with `config` on an ephemeral loopback port.
+    pub async fn with(config: SimConfig) -> Sim {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let handle = wasmqq_sim::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator starts");
+        let addr = handle.addr();
+        Sim {
+            handle,
+            addr,
+            dir: tempfile::tempdir().unwrap(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A client configuration pointing at this simulator, with fast timings
+    /// and the session file and QR PNG in the scratch directory.
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig {
+            server: Some(self.addr),
+            session_file: Some(self.dir.path().join("session.json")),
+            qr_png_path: self.dir.path().join("qr.png"),
+            qr_poll_interval: Duration::from_millis(50),
+            qr_max_codes: Some(5),
+            send_interval: Duration::from_millis(100),
+            send_retries: 3,
+            poll_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(3),
+            backoff_base: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(200),
+            contacts_refresh_interval: Duration::ZERO,
+            ..ClientConfig::default()
+        }
+    }
+
+    fn control(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `POST /_sim/...` with a JSON body; panics on a non-2xx answer.
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(self.control(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_success(), "{path} {body}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// `GET /_sim/...`.
+    pub async fn get(&self, path: &str) -> Value {
+        let resp = self.http.get(self.control(path)).send().await.unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    /// Injects a message (`chat` = friend/group/discussion); returns its msg_id.
+    pub async fn say(&self, chat: &str, from: u64, to: Option<u64>, text: &str) -> u64 {
+        let mut body = json!({"chat": chat, "from": from, "text": text});
+        if let Some(to) = to {
+            body["to"] = json!(to);
+        }
+        let v = self.post("/_sim/messages", body).await;
+        v["msg_id"].as_u64().expect("msg_id")
+    }
+
+    /// Arms a fault (`POST /_sim/faults`).
+    pub async fn fault(&self, spec: Value) {
+        self.post("/_sim/faults", spec).await;
+    }
+
+    /// Waits until every armed endpoint fault was consumed by a request
+    /// (`GET /_sim/faults` lists the rules still armed).
+    pub async fn wait_faults_consumed(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let armed = self.get("/_sim/faults").await;
+            let left = armed
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|f| f["remaining"].as_u64() != Some(0))
+                        .count()
+                })
+                .unwrap_or(0);
+            if left == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "faults not consumed: {armed}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Everything the bot sent so far.
+    pub async fn sent(&self) -> Vec<Value> {
+        self.get("/_sim/sent")
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Waits until at least `n` messages were sent; returns them.
+    pub async fn wait_sent(&self, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let sent = self.sent().await;
+            if sent.len() >= n {
+                return sent;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} sent: {sent:?}",
+                sent.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// An observer that records every status, for assertions.
+#[derive(Clone, Default)]
+pub struct Recorder(pub Arc<Mutex<Vec<LoginStatus>>>);
+
+impl Recorder {
+    pub fn observer(&self) -> Observer {
+        let log = self.0.clone();
+        Observer::new(move |s| log.lock().unwrap().push(s.clone()))
+    }
+
+    pub fn statuses(&self) -> Vec<LoginStatus> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, f: impl Fn(&LoginStatus) -> bool) -> usize {
+        self.statuses().iter().filter(|s| f(s)).count()
+    }
+
+    pub fn qr_codes(&self) -> usize {
+        self.count(|s| matches!(s, LoginStatus::QrCode { .. }))
+    }
+}
+
+/// A connected client with its events and status recorder.
+pub struct Bot {
+    pub client: Client,
+    pub events: Events,
+    pub recorder: Recorder,
+}
+
+/// Connects a client to `sim` with `config`.
+pub async fn connect_with(config: ClientConfig) -> Bot {
+    let recorder = Recorder::default();
+    let client = tokio::time::timeout(WAIT, Client::connect(config, recorder.observer()))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    let events = client.events().expect("events taken once");
+    Bot {
+        client,
+        events,
+        recorder,
+    }
+}
+
+/// Connects a client to `sim` with its default test configuration.
+pub async fn connect(sim: &Sim) -> Bot {
+    connect_with(sim.client_config()).await
+}
+
+impl Bot {
+    /// The next event, failing the test after [`WAIT`].
+    pub async fn next_event(&mut self) -> Event {
+        tokio::time::timeout(WAIT, self.events.recv())
+            .await
+            .expect("an event in time")
+            .expect("event stream open")
+    }
+
+    /// The next chat message, skipping other events (returned too).
+    pub async fn next_message(&mut self) -> (Message, Vec<Event>) {
+        let mut others = Vec::new();
+        loop {
+            match self.next_event().await {
+                Event::Message(m) => return (m, others),
+                e => others.push(e),
+            }
+        }
+    }
+
+    /// The session-local chat of a friend (by nick), group or discussion
+    /// (by name), from the contacts.
+    pub fn friend(&self, nick: &str) -> ChatRef {
+        let book = self.client.contacts();
+        let f = book
+            .friends
+            .values()
+            .find(|f| f.nick == nick)
+            .unwrap_or_else(|| panic!("no friend {nick}: {book:?}"));
+        ChatRef::friend(f.uin)
+    }
+
+    pub fn group(&self, name: &str) -> ChatRef {
+        let book = self.client.contacts();
+        let g = book
+            .groups
+            .values()
+            .find(|g| g.name == name)
+            .unwrap_or_else(|| panic!("no group {name}: {book:?}"));
+        ChatRef::group(g.gid)
+    }
+
+    pub fn discussion(&self, name: &str) -> ChatRef {
+        let book = self.client.contacts();
+        let d = book
+            .discussions
+            .values()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("no discussion {name}: {book:?}"));
+        ChatRef::discussion(d.did)
+    }
+}
