@@ -1,1 +1,7 @@
-//! wasmqq host library.
+//! wasmqq host library: the plugin runtime, routing, and the command line.
+//! The WebQQ client (`wasmqq-webqq`) and simulator (`wasmqq-sim`) are crates
+//! of their own under `host/`.
+
+pub mod cli;
+pub mod dispatch;
+pub mod runtime;

@@ -1,0 +1,3 @@
+//! Routing of messages to plugins: command parsing (more to come).
+
+pub mod parse;

@@ -1,0 +1,76 @@
+//! The plugin ABI as seen from the host: one module per supported WIT
+//! version, the newest re-exported as the host's canonical types.
+//!
+//! A new WIT version adds a module here (`v0_2_0`) and adapts the older ones
+//! to the newest types in [`crate::runtime::instance`]; a plugin built for a
+//! version not listed in [`SUPPORTED`] is refused by name.
+
+pub mod v0_1_0;
+
+pub use v0_1_0::exports::wasmqq::plugin::guest::{
+    Action, CommandCall, Message, PluginInfo, TimerEvent,
+};
+pub use v0_1_0::wasmqq::plugin::types::{
+    Capability, Chat, ChatKind, CommandSpec, HostError, Outgoing, Segment,
+};
+
+/// The WIT package every plugin's exports belong to.
+pub const PACKAGE: &str = "wasmqq:plugin";
+
+/// WIT package versions this host can load, newest first.
+pub const SUPPORTED: &[&str] = &["0.1.0"];
+
+/// The fully qualified name of the `guest` export for a version.
+pub fn guest_export(version: &str) -> String {
+    format!("{PACKAGE}/guest@{version}")
+}
+
+impl Capability {
+    /// The lowercase name used in metadata and configuration (`kv`, `http`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Kv => "kv",
+            Capability::Timers => "timers",
+            Capability::Send => "send",
+            Capability::Contacts => "contacts",
+            Capability::Http => "http",
+        }
+    }
+
+    /// Parse a capability name as written in the configuration.
+    pub fn from_name(name: &str) -> Option<Capability> {
+        Some(match name {
+            "kv" => Capability::Kv,
+            "timers" => Capability::Timers,
+            "send" => Capability::Send,
+            "contacts" => Capability::Contacts,
+            "http" => Capability::Http,
+            _ => return None,
+        })
+    }
+
+    /// Every capability, in declaration order.
+    pub const ALL: [Capability; 5] = [
+        Capability::Kv,
+        Capability::Timers,
+        Capability::Send,
+        Capability::Contacts,
+        Capability::Http,
+    ];
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Segment {
+    /// Bytes this segment occupies in a reply, for the reply-size limit.
+    pub fn size(&self) -> usize {
+        match self {
+            Segment::Text(t) => t.len(),
+            Segment::Face(_) | Segment::Mention(_) => 8,
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Validation of the metadata a plugin returns from `describe`.
+
+use super::abi::PluginInfo;
+
+/// Check a plugin's metadata; the error names the offending field.
+pub fn validate(info: &PluginInfo) -> Result<(), String> {
+    if !valid_name(&info.name) {
+        return Err(format!(
+            "name {:?} must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+            info.name
+        ));
+    }
+    if info.version.trim().is_empty() {
+        return Err("version is empty".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for command in &info.commands {
+        for name in std::iter::once(&command.name).chain(&command.aliases) {
+            if name.is_empty() || name.len() > 32 || name.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "command name {name:?} must be 1-32 characters without spaces"
+                ));
+            }
+            if !seen.insert(name.to_lowercase()) {
+                return Err(format!("command name {name:?} is declared twice"));
+            }
+        }
+    }
+    for (i, trigger) in info.triggers.iter().enumerate() {
+        regex::Regex::new(trigger)
+            .map_err(|e| format!("trigger {i} ({trigger:?}) is not a valid regex: {e}"))?;
+    }
+    Ok(())
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.len() <= 64
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::abi::CommandSpec;
+
+    fn info(name: &str) -> PluginInfo {
+        PluginInfo {
+            name: name.into(),
+            version: "1.0.0".into(),
+            description: String::new(),
+            commands: vec![],
+            triggers: vec![],
+            capabilities: vec![],
+        }
+    }
+
+    #[test]
+    fn accepts_good_metadata_and_names_bad_fields() {
+        assert!(validate(&info("dice")).is_ok());
+        assert!(validate(&info("Dice")).unwrap_err().contains("name"));
+        assert!(validate(&info("")).is_err());
+        let mut bad_trigger = info("x");
+        bad_trigger.triggers.push("(unclosed".into());
+        assert!(validate(&bad_trigger).unwrap_err().contains("trigger 0"));
+        let mut dup = info("x");
+        let spec = CommandSpec {
+            name: "roll".into(),
+            aliases: vec!["roll".into()],
+            usage: String::new(),
+            help: String::new(),
+        };
+        dup.commands.push(spec);
+        assert!(validate(&dup).unwrap_err().contains("declared twice"));
+    }
+}

@@ -1,0 +1,241 @@
+//! One live plugin instance: its store, its bindings, and calls into it under
+//! a deadline with checked results.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::{Store, UpdateDeadline};
+
+use super::abi::v0_1_0::Plugin as Bindings;
+use super::abi::{Action, Chat, CommandCall, Message, PluginInfo, Segment, TimerEvent};
+use super::error::{CallError, LoadError};
+use super::grants::Grants;
+use super::load::Compiled;
+use super::state::PluginState;
+use super::{Limits, Runtime, info};
+
+/// An event delivered to a plugin.
+#[derive(Debug, Clone)]
+pub enum Call {
+    /// A message matched one of its triggers: `on-message`.
+    Message(Message),
+    /// One of its commands was used: `on-command`.
+    Command(CommandCall),
+    /// One of its timers fired: `on-timer`.
+    Timer(TimerEvent),
+}
+
+impl Call {
+    /// The name of the export this call goes to.
+    pub fn export(&self) -> &'static str {
+        match self {
+            Call::Message(_) => "on-message",
+            Call::Command(_) => "on-command",
+            Call::Timer(_) => "on-timer",
+        }
+    }
+
+    fn chat(&self) -> Option<Chat> {
+        match self {
+            Call::Message(m) => Some(m.chat),
+            Call::Command(c) => Some(c.message.chat),
+            Call::Timer(t) => t.chat,
+        }
+    }
+}
+
+/// A running instance of a plugin.
+pub struct Instance {
+    store: Store<PluginState>,
+    bindings: Bindings,
+    plugin: Arc<str>,
+    limits: Limits,
+}
+
+impl Instance {
+    /// Instantiate `compiled`, call `describe`, validate the metadata and call
+    /// `init(config)`. `config` is a JSON object.
+    pub async fn start(
+        runtime: &Runtime,
+        compiled: &Compiled,
+        grants: Grants,
+        config: &str,
+    ) -> Result<(Instance, PluginInfo), LoadError> {
+        let path = compiled.path();
+        let fail = |stage: &'static str, message: String| LoadError::Start {
+            path: path.into(),
+            stage,
+            message,
+        };
+        // The name is not known before `describe`; use the file stem meanwhile.
+        let provisional: Arc<str> = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into())
+            .unwrap_or_else(|| "plugin".into());
+        let limits = runtime.limits().clone();
+        let mut store = new_store(runtime, provisional.clone(), grants, &limits);
+        arm(&mut store, &limits);
+        let bindings = compiled
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| fail("instantiate", trap_message(&store, &e, &limits)))?;
+        arm(&mut store, &limits);
+        let info = bindings
+            .wasmqq_plugin_guest()
+            .call_describe(&mut store)
+            .await
+            .map_err(|e| fail("describe", trap_message(&store, &e, &limits)))?;
+        info::validate(&info).map_err(|message| LoadError::Metadata {
+            path: path.into(),
+            message,
+        })?;
+        let plugin: Arc<str> = Arc::from(info.name.as_str());
+        store.data_mut().plugin = plugin.clone();
+        arm(&mut store, &limits);
+        bindings
+            .wasmqq_plugin_guest()
+            .call_init(&mut store, config)
+            .await
+            .map_err(|e| fail("init", trap_message(&store, &e, &limits)))?
+            .map_err(|message| fail("init", message))?;
+        Ok((
+            Instance {
+                store,
+                bindings,
+                plugin,
+                limits,
+            },
+            info,
+        ))
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.plugin
+    }
+
+    /// Deliver one event. Fails with [`CallError::Timeout`] past the deadline,
+    /// [`CallError::Trap`] if the plugin traps and [`CallError::OverLimit`] if
+    /// it returns too much. After a failed call the instance must not be used
+    /// again: build a new one.
+    pub async fn call(&mut self, call: &Call) -> Result<Vec<Action>, CallError> {
+        let export = call.export();
+        self.store.data_mut().chat = call.chat();
+        arm(&mut self.store, &self.limits);
+        let guest = self.bindings.wasmqq_plugin_guest();
+        let result = match call {
+            Call::Message(m) => guest.call_on_message(&mut self.store, m).await,
+            Call::Command(c) => guest.call_on_command(&mut self.store, c).await,
+            Call::Timer(t) => guest.call_on_timer(&mut self.store, t).await,
+        };
+        let actions = result.map_err(|e| {
+            if self.store.data().timed_out {
+                CallError::Timeout {
+                    plugin: self.plugin.to_string(),
+                    export,
+                    ms: self.limits.call_timeout_ms,
+                }
+            } else {
+                CallError::Trap {
+                    plugin: self.plugin.to_string(),
+                    export,
+                    message: trap_message(&self.store, &e, &self.limits),
+                }
+            }
+        })?;
+        self.check(export, &actions)?;
+        Ok(actions)
+    }
+
+    fn check(&self, export: &'static str, actions: &[Action]) -> Result<(), CallError> {
+        let over = |what: String, limit: usize| CallError::OverLimit {
+            plugin: self.plugin.to_string(),
+            export,
+            what,
+            limit,
+        };
+        if actions.len() > self.limits.actions {
+            return Err(over(
+                format!("{} actions", actions.len()),
+                self.limits.actions,
+            ));
+        }
+        let bytes: usize = actions
+            .iter()
+            .map(|a| match a {
+                Action::Reply(segs) => segments_size(segs),
+                Action::Send(out) => segments_size(&out.segments),
+            })
+            .sum();
+        if bytes > self.limits.reply_bytes {
+            return Err(over(
+                format!("{bytes} bytes of text"),
+                self.limits.reply_bytes,
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn segments_size(segments: &[Segment]) -> usize {
+    segments.iter().map(Segment::size).sum()
+}
+
+fn new_store(
+    runtime: &Runtime,
+    plugin: Arc<str>,
+    grants: Grants,
+    limits: &Limits,
+) -> Store<PluginState> {
+    let state = PluginState::new(
+        plugin,
+        limits.store_limits(),
+        grants,
+        runtime.services().clone(),
+    );
+    let mut store = Store::new(runtime.engine(), state);
+    store.limiter(|s| &mut s.limits);
+    store.epoch_deadline_callback(|mut ctx| {
+        let state = ctx.data_mut();
+        if Instant::now() >= state.deadline {
+            state.timed_out = true;
+            wasmtime::bail!("deadline exceeded");
+        }
+        // Give the tokio scheduler a turn, then check again next tick.
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}
+
+/// Start the deadline clock for the next call.
+fn arm(store: &mut Store<PluginState>, limits: &Limits) {
+    let state = store.data_mut();
+    state.deadline = Instant::now() + limits.call_timeout();
+    state.timed_out = false;
+    store.set_epoch_deadline(1);
+}
+
+/// A one-line description of why a call failed.
+fn trap_message(store: &Store<PluginState>, err: &wasmtime::Error, limits: &Limits) -> String {
+    if store.data().timed_out {
+        return format!("timed out after {} ms", limits.call_timeout_ms);
+    }
+    let mut msg = err.to_string();
+    if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+        msg = trap.to_string();
+    }
+    let root = format!("{err:#}");
+    if !root.contains(&msg) {
+        msg = root;
+    }
+    let first = msg.lines().next().unwrap_or("").to_string();
+    if first.len() > 300 {
+        let mut cut = 300;
+        while !first.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        return format!("{}…", &first[..cut]);
+    }
+    first
+}
