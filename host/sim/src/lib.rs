@@ -28,6 +28,10 @@
 //! # Ok(()) }
 //! ```
 
+// Route helpers return `Result<_, Response>`: the early answer *is* the
+// error, as in axum handlers; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -430,7 +430,7 @@ async fn login2_answers_the_real_shape_and_relinks() {
         .post_r("d1.web2.qq.com", "/channel/login2", &r, REFERER_D)
         .await;
     assert_ne!(v3["result"]["psessionid"], psid.as_str());
-    assert_eq!(sim.state().session.unwrap().activated, false);
+    assert!(!sim.state().session.unwrap().activated);
     sim.shutdown().await;
 }
 

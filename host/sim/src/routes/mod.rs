@@ -285,6 +285,24 @@ pub(crate) fn malformed_request(endpoint: &str, why: &str) -> Response {
     retcode(100006)
 }
 
+/// The live, check_sig-ed login whose getvfwebqq value is `vfwebqq`.
+pub(crate) fn login_by_vfwebqq<'a>(
+    st: &'a crate::state::State,
+    vfwebqq: &str,
+) -> Option<&'a crate::state::Login> {
+    st.live_login()
+        .filter(|l| l.checked && !vfwebqq.is_empty() && l.vfwebqq == vfwebqq)
+}
+
+/// The live, check_sig-ed login whose `skey` the request carries.
+pub(crate) fn login_by_cookie<'a>(
+    st: &'a crate::state::State,
+    req: &Req,
+) -> Option<&'a crate::state::Login> {
+    st.live_login()
+        .filter(|l| l.checked && req.cookies("skey").any(|s| s == l.skey))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,22 +322,4 @@ mod tests {
         assert!(served_by("proxy.html", Server::W, Server::D));
         assert!(!served_by("poll2", Server::D, Server::S));
     }
-}
-
-/// The live, check_sig-ed login whose getvfwebqq value is `vfwebqq`.
-pub(crate) fn login_by_vfwebqq<'a>(
-    st: &'a crate::state::State,
-    vfwebqq: &str,
-) -> Option<&'a crate::state::Login> {
-    st.live_login()
-        .filter(|l| l.checked && !vfwebqq.is_empty() && l.vfwebqq == vfwebqq)
-}
-
-/// The live, check_sig-ed login whose `skey` the request carries.
-pub(crate) fn login_by_cookie<'a>(
-    st: &'a crate::state::State,
-    req: &Req,
-) -> Option<&'a crate::state::Login> {
-    st.live_login()
-        .filter(|l| l.checked && req.cookies("skey").any(|s| s == l.skey))
 }
