@@ -1,1 +1,79 @@
-//! Shared test support.
+//! Shared support for the end-to-end tests: where the built plugins are, and
+//! how to make the ABI values tests send.
+//!
+//! The plugins and fixtures are built once per test run by `make plugins`
+//! (`make test` does it first) into `target/wasm32-wasip2/release`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmqq::runtime::abi::{Chat, ChatKind, CommandCall, Message, Segment};
+use wasmqq::runtime::{Limits, Runtime, RuntimeConfig, Services};
+
+/// The folder holding the built `.wasm` files: `$WASMQQ_WASM_DIR`, else
+/// `$CARGO_TARGET_DIR/wasm32-wasip2/release`, else the workspace's
+/// `target/wasm32-wasip2/release`.
+pub fn wasm_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WASMQQ_WASM_DIR") {
+        return dir.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("wasm32-wasip2/release")
+}
+
+/// The built component of a plugin or fixture crate (`-` becomes `_`).
+/// Panics with the command to run if it has not been built.
+pub fn wasm(name: &str) -> PathBuf {
+    let path = wasm_dir().join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(
+        path.exists(),
+        "{} is missing: run `make plugins` (or `make test`) first",
+        path.display()
+    );
+    path
+}
+
+/// Limits for tests: a short deadline keeps timeout tests quick.
+pub fn test_limits() -> Limits {
+    Limits {
+        call_timeout_ms: 300,
+        ..Limits::default()
+    }
+}
+
+/// A runtime with test limits, in-memory kv and no component cache.
+pub fn runtime() -> Arc<Runtime> {
+    Runtime::new(RuntimeConfig {
+        limits: test_limits(),
+        cache_dir: None,
+        services: Services::with_memory_kv(),
+    })
+    .expect("runtime")
+}
+
+/// A message in a friend chat with user 10001.
+pub fn message(text: &str) -> Message {
+    Message {
+        id: 1,
+        chat: Chat {
+            kind: ChatKind::Friend,
+            id: 10001,
+        },
+        sender: 10001,
+        sender_name: "tester".into(),
+        segments: vec![Segment::Text(text.into())],
+        time: 0,
+    }
+}
+
+/// A command call `name args…` as the dispatcher would build it.
+pub fn command(name: &str, raw_args: &str) -> CommandCall {
+    CommandCall {
+        name: name.into(),
+        args: raw_args.split_whitespace().map(String::from).collect(),
+        raw_args: raw_args.into(),
+        message: message(&format!("!{name} {raw_args}")),
+    }
+}

@@ -57,11 +57,13 @@ impl ComponentCache {
         bytes: &[u8],
     ) -> wasmtime::Result<(Component, Origin)> {
         let path = self.path_for(content_hash);
-        if path.exists() {
-            // SAFETY: files in the cache directory are only ever written by
+        if let Ok(cached) = std::fs::read(&path) {
+            // Read into memory rather than mapping the file, so a cache file
+            // changed by someone else can never fault the host.
+            // SAFETY: files in the cache directory are only written by
             // `Component::serialize` below, keyed by the engine's
-            // compatibility hash; wasmtime still validates the header.
-            match unsafe { Component::deserialize_file(engine, &path) } {
+            // compatibility hash; wasmtime also validates the header.
+            match unsafe { Component::deserialize(engine, &cached) } {
                 Ok(component) => return Ok((component, Origin::Cached)),
                 Err(e) => tracing::warn!(
                     path = %path.display(),

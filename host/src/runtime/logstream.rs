@@ -5,8 +5,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 /// Longest line kept; longer output is split so a plugin cannot grow host
 /// memory by never writing a newline.
@@ -33,11 +35,54 @@ impl IsTerminal for LogStream {
 
 impl StdoutStream for LogStream {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
-        Box::new(LineWriter {
+        Box::new(self.writer())
+    }
+
+    // Lines are logged synchronously, inside the plugin's call and span,
+    // rather than through wasmtime's default background writer task.
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.writer())
+    }
+}
+
+impl LogStream {
+    fn writer(&self) -> LineWriter {
+        LineWriter {
             target: self.clone(),
             buf: Vec::new(),
-        })
+        }
     }
+}
+
+impl LineWriter {
+    fn push(&mut self, data: &[u8]) {
+        for &b in data {
+            self.buf.push(b);
+            if b == b'\n' || self.buf.len() >= MAX_LINE {
+                self.emit();
+            }
+        }
+    }
+}
+
+impl OutputStream for LineWriter {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.push(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(MAX_LINE)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LineWriter {
+    async fn ready(&mut self) {}
 }
 
 struct LineWriter {
@@ -69,12 +114,7 @@ impl AsyncWrite for LineWriter {
         _cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        for &b in data {
-            self.buf.push(b);
-            if b == b'\n' || self.buf.len() >= MAX_LINE {
-                self.emit();
-            }
-        }
+        self.push(data);
         Poll::Ready(Ok(data.len()))
     }
 

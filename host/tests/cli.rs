@@ -1,0 +1,119 @@
+//! `wasmqq plugin check` and `wasmqq plugin try`, run as a user would.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn wasm(name: &str) -> PathBuf {
+    let dir = std::env::var_os("WASMQQ_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+                .join("wasm32-wasip2/release")
+        });
+    let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(
+        path.exists(),
+        "{} missing: run `make plugins`",
+        path.display()
+    );
+    path
+}
+
+fn wasmqq(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasmqq"))
+        .args(args)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run wasmqq")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn check_prints_metadata() {
+    let out = wasmqq(&["plugin", "check", wasm("dice").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("dice 0.1.0 — Rolls dice\n"), "{text}");
+    assert!(text.contains("abi:          wasmqq:plugin@0.1.0"), "{text}");
+    assert!(
+        text.contains("roll NdM[+K] (aliases: r) — roll N dice"),
+        "{text}"
+    );
+    assert!(text.contains("capabilities: none"), "{text}");
+
+    let counter = stdout(&wasmqq(&[
+        "plugin",
+        "check",
+        wasm("counter").to_str().unwrap(),
+    ]));
+    assert!(counter.contains("capabilities: kv"), "{counter}");
+}
+
+#[test]
+fn check_explains_each_kind_of_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("readme.wasm");
+    std::fs::write(&text, "not wasm").unwrap();
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let cases = [
+        (text, "not a WebAssembly file".to_string()),
+        (core, "a core WebAssembly module, not a component".into()),
+        (
+            wasm("future-abi"),
+            "built for wasmqq:plugin@9.9.0, but this host supports wasmqq:plugin@0.1.0".into(),
+        ),
+        (
+            wasm("not-a-plugin"),
+            "does not export wasmqq:plugin/guest".into(),
+        ),
+        (wasm("bad-describe"), "describe failed: wasm trap".into()),
+    ];
+    for (file, expect) in cases {
+        let out = wasmqq(&["plugin", "check", file.to_str().unwrap()]);
+        assert!(!out.status.success(), "{} was accepted", file.display());
+        let err = stderr(&out);
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains(&expect), "{}: {err}", file.display());
+        assert!(
+            err.contains(file.file_name().unwrap().to_str().unwrap()),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn try_prints_the_plugin_actions() {
+    let out = wasmqq(&[
+        "plugin",
+        "try",
+        wasm("echo").to_str().unwrap(),
+        "!say hi there",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "reply: hi there\n");
+
+    let counter = wasm("counter");
+    let out = wasmqq(&[
+        "plugin",
+        "try",
+        counter.to_str().unwrap(),
+        "!count",
+        "--grant",
+        "kv",
+    ]);
+    assert_eq!(stdout(&out), "reply: Count for this chat: 1\n");
+
+    let out = wasmqq(&["plugin", "try", counter.to_str().unwrap(), "!nope"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("has no command \"nope\" (its commands: count)"));
+}
