@@ -4,4 +4,5 @@
 
 pub mod cli;
 pub mod dispatch;
+pub mod plugins;
 pub mod runtime;

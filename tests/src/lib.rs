@@ -35,12 +35,10 @@ pub fn wasm(name: &str) -> PathBuf {
     path
 }
 
-/// Limits for tests: a short deadline keeps timeout tests quick.
+/// Limits for tests: the defaults (a 1 s deadline: shorter ones make
+/// well-behaved calls flaky on a loaded 2-core machine).
 pub fn test_limits() -> Limits {
-    Limits {
-        call_timeout_ms: 300,
-        ..Limits::default()
-    }
+    Limits::default()
 }
 
 /// A runtime with test limits, in-memory kv and no component cache.
@@ -76,4 +74,18 @@ pub fn command(name: &str, raw_args: &str) -> CommandCall {
         raw_args: raw_args.into(),
         message: message(&format!("!{name} {raw_args}")),
     }
+}
+
+pub mod dispatch;
+
+/// The text of segments, faces as `[face:N]`.
+pub fn text(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|s| match s {
+            Segment::Text(t) => t.clone(),
+            Segment::Face(n) => format!("[face:{n}]"),
+            Segment::Mention(n) => format!("@{n}"),
+        })
+        .collect()
 }

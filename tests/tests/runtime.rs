@@ -83,7 +83,7 @@ async fn each_attack_fails_only_its_call() {
     let rt = runtime();
     let echo = start(&rt, "echo").await;
     for (attack, expect) in [
-        ("loop", "timed out after 300 ms"),
+        ("loop", "timed out after 1000 ms"),
         ("bomb", "trapped"),
         ("panic", "trapped"),
         ("huge", "10485760 bytes of text, over the limit"),
@@ -247,60 +247,9 @@ async fn compiled_components_are_cached_on_disk() {
     }
     let third = rt.compile(wasm("echo")).unwrap();
     assert_eq!(third.origin, Origin::Compiled);
-    let plugin = rt.start_compiled(third, Grants::NONE, "{}").await.unwrap();
+    let plugin = rt
+        .start_compiled(third, &|_| Default::default())
+        .await
+        .unwrap();
     assert_eq!(ask(&plugin, "echo", "cached").await.unwrap(), "cached");
-}
-
-/// A `MakeWriter` collecting log output for assertions.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-#[tokio::test]
-async fn plugin_output_and_denials_go_to_the_log_under_its_name() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let rt = runtime();
-    let hostile = start(&rt, "hostile").await;
-    assert_eq!(ask(&hostile, "stdout", "").await.unwrap(), "printed");
-    ask(&hostile, "kv", "").await.unwrap();
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    let line = |needle: &str| {
-        text.lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no log line with {needle:?} in:\n{text}"))
-            .to_string()
-    };
-    let out = line("hostile says hello on stdout");
-    assert!(
-        out.contains("plugin=hostile") && out.contains("stream=\"stdout\""),
-        "{out}"
-    );
-    assert!(line("hostile says hello on stderr").contains("stream=\"stderr\""));
-    let denied = line("which it was not granted");
-    assert!(
-        denied.contains("WARN") && denied.contains("plugin=hostile"),
-        "{denied}"
-    );
 }

@@ -9,12 +9,12 @@ use crate::dispatch::parse::parse_command;
 use crate::runtime::abi::{
     Action, Capability, Chat, ChatKind, CommandCall, Message, PluginInfo, Segment,
 };
-use crate::runtime::{Call, Grants, Instance, Runtime, RuntimeConfig, Services};
+use crate::runtime::{Call, Grants, Instance, PluginSetup, Runtime, RuntimeConfig, Services};
 
 pub(super) async fn check(file: &Path) -> anyhow::Result<()> {
     let runtime = Runtime::new(RuntimeConfig::default())?;
     let compiled = runtime.compile(file)?;
-    let (_, info) = Instance::start(&runtime, &compiled, Grants::NONE, "{}").await?;
+    let (_, info, _) = Instance::start(&runtime, &compiled, &|_| PluginSetup::default()).await?;
     print!("{}", describe(&info, &compiled.abi_version, &compiled.hash));
     Ok(())
 }

@@ -1,3 +1,323 @@
-//! Routing of messages to plugins: command parsing (more to come).
+//! Routing of messages to plugins.
+//!
+//! For each incoming message the dispatcher decides, without calling any
+//! plugin that is not concerned:
+//! * a command (text starting with a configured prefix): a built-in
+//!   ([`builtins`]: `help`, `plugins`, `enable`, `disable`, `reload`) or the
+//!   plugin that declared the name or alias; unknown names get a hint;
+//! * otherwise the plugins whose triggers match, found with one pass of a
+//!   `RegexSet` over the text.
+//!
+//! Commands pass a per-user and per-chat cooldown first. Calls start at
+//! once (plugins run in parallel; each plugin takes one call at a time) and
+//! their replies leave in message order per chat. Plugins disabled in a chat
+//! (see [`crate::plugins::Toggles`]) are skipped there.
 
+mod builtins;
+mod order;
 pub mod parse;
+pub mod ratelimit;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use tracing::Instrument;
+
+use crate::plugins::{Registry, Toggles};
+use crate::runtime::abi::{Action, Capability, Chat, ChatKind, CommandCall, Message, Segment};
+use crate::runtime::{Call, CallError, PluginHandle};
+use order::Sequencer;
+use parse::parse_command;
+use ratelimit::{RateLimiter, Verdict};
+
+/// A chat as the dispatcher sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChatAddress {
+    /// Kind and id, as plugins see them.
+    pub chat: Chat,
+    /// A key stable across logins (kind and name) for persisted settings.
+    pub key: String,
+    /// Display name, when known.
+    pub name: Option<String>,
+}
+
+impl ChatAddress {
+    /// An address for `chat` with its display name (or none): the key is
+    /// `kind:name`, or `kind#id` without a name.
+    pub fn new(chat: Chat, name: Option<String>) -> ChatAddress {
+        let kind = kind_name(chat.kind);
+        let key = match &name {
+            Some(n) => format!("{kind}:{n}"),
+            None => format!("{kind}#{}", chat.id),
+        };
+        ChatAddress { chat, key, name }
+    }
+}
+
+/// The lowercase name of a chat kind.
+pub fn kind_name(kind: ChatKind) -> &'static str {
+    match kind {
+        ChatKind::Friend => "friend",
+        ChatKind::Group => "group",
+        ChatKind::Discussion => "discussion",
+        ChatKind::Session => "session",
+    }
+}
+
+/// A received message, ready for dispatch.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The message as plugins see it.
+    pub message: Message,
+    /// Where it was said.
+    pub chat: ChatAddress,
+    /// The sender's real QQ number, when the protocol revealed it.
+    pub sender_qq: Option<u64>,
+}
+
+/// One outgoing message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// Where it goes.
+    pub to: ChatAddress,
+    /// What it says.
+    pub segments: Vec<Segment>,
+    /// The plugin that produced it, or `host`.
+    pub origin: String,
+}
+
+/// Where replies go (the outbox in the bot; a collector in tests).
+pub trait ReplySink: Send + Sync + 'static {
+    /// Accept a reply for delivery; called in per-chat order.
+    fn send(&self, reply: Reply);
+}
+
+/// Dispatch settings (from the `[bot]` and `[rate_limit]` configuration).
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Command prefixes, e.g. `!` and `/`.
+    pub prefixes: Vec<String>,
+    /// QQ numbers allowed to use admin commands.
+    pub admins: Vec<u64>,
+    /// Minimum time between two commands of one user.
+    pub user_cooldown: Duration,
+    /// Minimum time between two commands in one chat.
+    pub chat_cooldown: Duration,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            prefixes: vec!["!".into(), "/".into()],
+            admins: Vec::new(),
+            user_cooldown: Duration::from_secs(1),
+            chat_cooldown: Duration::ZERO,
+        }
+    }
+}
+
+/// Routes messages to plugins and built-in commands.
+pub struct Dispatcher {
+    registry: Arc<Registry>,
+    toggles: Arc<Toggles>,
+    prefixes: Vec<String>,
+    admins: HashSet<u64>,
+    limiter: Mutex<RateLimiter>,
+    sequencer: Sequencer,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `registry`, sending replies to `sink`.
+    pub fn new(
+        config: DispatchConfig,
+        registry: Arc<Registry>,
+        toggles: Arc<Toggles>,
+        sink: Arc<dyn ReplySink>,
+    ) -> Arc<Dispatcher> {
+        Arc::new(Dispatcher {
+            registry,
+            toggles,
+            limiter: Mutex::new(RateLimiter::new(config.user_cooldown, config.chat_cooldown)),
+            prefixes: config.prefixes,
+            admins: config.admins.into_iter().collect(),
+            sequencer: Sequencer::new(sink),
+        })
+    }
+
+    /// The first command prefix (used in help texts).
+    pub fn prefix(&self) -> &str {
+        self.prefixes.first().map(String::as_str).unwrap_or("!")
+    }
+
+    /// Handle one message: start the work and queue its replies in chat
+    /// order. Returns at once.
+    pub fn handle(self: &Arc<Self>, incoming: Incoming) {
+        let span = tracing::info_span!(
+            "message",
+            msg_id = incoming.message.id,
+            chat = %incoming.chat.key
+        );
+        let chat = incoming.chat.clone();
+        let this = self.clone();
+        let work = tokio::spawn(async move { this.route(incoming).await }.instrument(span));
+        self.sequencer.push(chat, work);
+    }
+
+    async fn route(self: Arc<Self>, incoming: Incoming) -> Vec<Reply> {
+        let text = plain_text(&incoming.message.segments);
+        let Some(parsed) = parse_command(&text, &self.prefixes) else {
+            return self.run_triggers(&incoming).await;
+        };
+        let verdict = self
+            .limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(incoming.message.sender, &incoming.chat.key, Instant::now());
+        match verdict {
+            Verdict::Allow => {}
+            Verdict::Warn => {
+                tracing::info!(sender = incoming.message.sender, "command rate-limited");
+                return vec![self.host_reply(
+                    &incoming,
+                    "Slow down a little, please: wait a moment between commands.",
+                )];
+            }
+            Verdict::Drop => return Vec::new(),
+        }
+        if let Some(text) = builtins::run(&self, &incoming, &parsed).await {
+            return vec![self.host_reply(&incoming, &text)];
+        }
+        let snapshot = self.registry.snapshot();
+        let Some((plugin, command)) = snapshot.command(&parsed.name) else {
+            return vec![self.host_reply(
+                &incoming,
+                &format!(
+                    "I don't know the command {p}{name}. Try {p}help.",
+                    p = self.prefix(),
+                    name = parsed.name
+                ),
+            )];
+        };
+        if !self.toggles.is_enabled(plugin.name(), &incoming.chat.key) {
+            tracing::debug!(plugin = plugin.name(), "plugin disabled in this chat");
+            return Vec::new();
+        }
+        let call = Call::Command(CommandCall {
+            name: command.to_string(),
+            args: parsed.args,
+            raw_args: parsed.raw_args,
+            message: incoming.message.clone(),
+        });
+        self.call(plugin, call, &incoming).await
+    }
+
+    async fn run_triggers(&self, incoming: &Incoming) -> Vec<Reply> {
+        let text = plain_text(&incoming.message.segments);
+        let snapshot = self.registry.snapshot();
+        let calls = snapshot
+            .triggered(&text)
+            .into_iter()
+            .filter(|p| self.toggles.is_enabled(p.name(), &incoming.chat.key))
+            .map(|p| self.call(p, Call::Message(incoming.message.clone()), incoming));
+        join_all(calls).await.into_iter().flatten().collect()
+    }
+
+    /// Call a plugin and turn its actions (or failure) into replies.
+    async fn call(&self, plugin: &PluginHandle, call: Call, incoming: &Incoming) -> Vec<Reply> {
+        let name = plugin.name().to_string();
+        match plugin.call(call).await {
+            Ok(actions) => actions
+                .into_iter()
+                .filter_map(|action| self.action_reply(plugin, action, incoming))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(plugin = %name, "call failed: {e}");
+                vec![self.host_reply(incoming, &failure_text(plugin, &e, self.prefix()))]
+            }
+        }
+    }
+
+    fn action_reply(
+        &self,
+        plugin: &PluginHandle,
+        action: Action,
+        incoming: &Incoming,
+    ) -> Option<Reply> {
+        let origin = plugin.name().to_string();
+        match action {
+            Action::Reply(segments) => Some(Reply {
+                to: incoming.chat.clone(),
+                segments,
+                origin,
+            }),
+            Action::Send(out) => {
+                if !plugin.grants().allows(Capability::Send) {
+                    tracing::warn!(
+                        plugin = %origin,
+                        "plugin returned a send action without the \"send\" capability; dropped"
+                    );
+                    return None;
+                }
+                Some(Reply {
+                    to: ChatAddress::new(out.chat, None),
+                    segments: out.segments,
+                    origin,
+                })
+            }
+        }
+    }
+
+    fn host_reply(&self, incoming: &Incoming, text: &str) -> Reply {
+        Reply {
+            to: incoming.chat.clone(),
+            segments: vec![Segment::Text(text.to_string())],
+            origin: "host".into(),
+        }
+    }
+
+    fn is_admin(&self, incoming: &Incoming) -> bool {
+        incoming
+            .sender_qq
+            .is_some_and(|qq| self.admins.contains(&qq))
+    }
+}
+
+/// What the user is told when a plugin could not answer.
+fn failure_text(plugin: &PluginHandle, err: &CallError, prefix: &str) -> String {
+    let name = plugin.name();
+    match err {
+        CallError::Quarantined { .. } => format!(
+            "The {name} plugin is quarantined after repeated failures; an admin can {prefix}reload {name}."
+        ),
+        CallError::Stopped { .. } => format!("The {name} plugin was just unloaded."),
+        e => {
+            let why = match e {
+                CallError::Timeout { ms, .. } => format!("it took longer than {ms} ms"),
+                CallError::OverLimit { what, .. } => format!("its answer was too big ({what})"),
+                _ => "it crashed".to_string(),
+            };
+            let mut text = format!("Sorry, the {name} plugin could not answer: {why}.");
+            let status = plugin.status();
+            if status.quarantined {
+                text.push_str(&format!(
+                    " It is now quarantined after {} failures in a row; an admin can {prefix}reload {name}.",
+                    status.consecutive_faults
+                ));
+            }
+            text
+        }
+    }
+}
+
+/// The text segments of a message, joined.
+pub fn plain_text(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}

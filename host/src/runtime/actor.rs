@@ -11,8 +11,7 @@ use tracing::Instrument;
 use super::Runtime;
 use super::abi::{Action, PluginInfo};
 use super::error::CallError;
-use super::grants::Grants;
-use super::instance::{Call, Instance};
+use super::instance::{Call, Instance, PluginSetup};
 use super::load::Compiled;
 
 /// Calls that may wait in a plugin's inbox before senders are held back.
@@ -40,6 +39,7 @@ pub struct PluginStatus {
 struct Shared {
     info: PluginInfo,
     compiled: Compiled,
+    setup: PluginSetup,
     status: Mutex<PluginStatus>,
 }
 
@@ -60,8 +60,7 @@ impl PluginHandle {
     pub(crate) fn spawn(
         runtime: Arc<Runtime>,
         compiled: Compiled,
-        grants: Grants,
-        config: String,
+        setup: PluginSetup,
         instance: Instance,
         info: PluginInfo,
     ) -> PluginHandle {
@@ -69,13 +68,13 @@ impl PluginHandle {
         let shared = Arc::new(Shared {
             info,
             compiled,
+            setup: setup.clone(),
             status: Mutex::new(PluginStatus::default()),
         });
         let actor = Actor {
             runtime,
             shared: shared.clone(),
-            grants,
-            config,
+            setup,
             instance: Some(instance),
         };
         let span = tracing::info_span!("plugin", plugin = %shared.info.name);
@@ -96,6 +95,11 @@ impl PluginHandle {
     /// The compiled component (path, hash, ABI version).
     pub fn compiled(&self) -> &Compiled {
         &self.shared.compiled
+    }
+
+    /// What the plugin was granted.
+    pub fn grants(&self) -> &crate::runtime::Grants {
+        &self.shared.setup.grants
     }
 
     /// A snapshot of the plugin's counters.
@@ -125,8 +129,7 @@ impl PluginHandle {
 struct Actor {
     runtime: Arc<Runtime>,
     shared: Arc<Shared>,
-    grants: Grants,
-    config: String,
+    setup: PluginSetup,
     instance: Option<Instance>,
 }
 
@@ -204,15 +207,13 @@ impl Actor {
     }
 
     async fn rebuild(&mut self) {
-        match Instance::start(
-            &self.runtime,
-            &self.shared.compiled,
-            self.grants,
-            &self.config,
-        )
+        let setup = self.setup.clone();
+        match Instance::start(&self.runtime, &self.shared.compiled, &move |_| {
+            setup.clone()
+        })
         .await
         {
-            Ok((instance, _)) => self.instance = Some(instance),
+            Ok((instance, _, _)) => self.instance = Some(instance),
             Err(e) => tracing::error!("cannot rebuild the plugin instance: {e}"),
         }
     }

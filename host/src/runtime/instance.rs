@@ -14,6 +14,26 @@ use super::load::Compiled;
 use super::state::PluginState;
 use super::{Limits, Runtime, info};
 
+/// What the configuration gives a plugin: its grants and its `init`
+/// configuration (a JSON object).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PluginSetup {
+    /// Capabilities and their settings.
+    pub grants: Grants,
+    /// The JSON object passed to `init` (`{}` when empty).
+    pub config: String,
+}
+
+impl PluginSetup {
+    /// Grants with an empty (`{}`) configuration.
+    pub fn granted(grants: Grants) -> PluginSetup {
+        PluginSetup {
+            grants,
+            config: "{}".into(),
+        }
+    }
+}
+
 /// An event delivered to a plugin.
 #[derive(Debug, Clone)]
 pub enum Call {
@@ -53,14 +73,14 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Instantiate `compiled`, call `describe`, validate the metadata and call
-    /// `init(config)`. `config` is a JSON object.
+    /// Instantiate `compiled`, call `describe`, validate the metadata, then
+    /// ask `setup` for the plugin's grants and configuration (by its
+    /// metadata: the name is only known now) and call `init(config)`.
     pub async fn start(
         runtime: &Runtime,
         compiled: &Compiled,
-        grants: Grants,
-        config: &str,
-    ) -> Result<(Instance, PluginInfo), LoadError> {
+        setup: &(dyn Fn(&PluginInfo) -> PluginSetup + Send + Sync),
+    ) -> Result<(Instance, PluginInfo, PluginSetup), LoadError> {
         let path = compiled.path();
         let fail = |stage: &'static str, message: String| LoadError::Start {
             path: path.into(),
@@ -73,7 +93,7 @@ impl Instance {
             .map(|s| s.to_string_lossy().into())
             .unwrap_or_else(|| "plugin".into());
         let limits = runtime.limits().clone();
-        let mut store = new_store(runtime, provisional.clone(), grants, &limits);
+        let mut store = new_store(runtime, provisional.clone(), Grants::NONE, &limits);
         arm(&mut store, &limits);
         let bindings = compiled
             .pre
@@ -91,11 +111,13 @@ impl Instance {
             message,
         })?;
         let plugin: Arc<str> = Arc::from(info.name.as_str());
+        let setup = setup(&info);
         store.data_mut().plugin = plugin.clone();
+        store.data_mut().grants = setup.grants.clone();
         arm(&mut store, &limits);
         bindings
             .wasmqq_plugin_guest()
-            .call_init(&mut store, config)
+            .call_init(&mut store, &setup.config)
             .await
             .map_err(|e| fail("init", trap_message(&store, &e, &limits)))?
             .map_err(|message| fail("init", message))?;
@@ -107,6 +129,7 @@ impl Instance {
                 limits,
             },
             info,
+            setup,
         ))
     }
 

@@ -34,13 +34,15 @@ use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
+use abi::PluginInfo;
+
 pub use actor::{PluginHandle, PluginStatus};
 pub use cache::{ComponentCache, Origin, content_hash};
 pub use error::{CallError, LoadError};
 pub use grants::Grants;
 pub use host::Services;
 pub use info::validate as validate_info;
-pub use instance::{Call, Instance};
+pub use instance::{Call, Instance, PluginSetup};
 pub use limits::Limits;
 pub use load::Compiled;
 pub use state::PluginState;
@@ -133,17 +135,21 @@ impl Runtime {
                 stage: "compile",
                 message: e.to_string(),
             })??;
-        self.start_compiled(compiled, grants, config).await
+        let setup = PluginSetup {
+            grants,
+            config: config.to_string(),
+        };
+        self.start_compiled(compiled, &move |_| setup.clone()).await
     }
 
-    /// Start a plugin that is already compiled.
+    /// Start a plugin that is already compiled; `setup` gives its grants and
+    /// configuration once its metadata is known.
     pub async fn start_compiled(
         self: &Arc<Self>,
         compiled: Compiled,
-        grants: Grants,
-        config: &str,
+        setup: &(dyn Fn(&PluginInfo) -> PluginSetup + Send + Sync),
     ) -> Result<PluginHandle, LoadError> {
-        let (instance, info) = Instance::start(self, &compiled, grants, config).await?;
+        let (instance, info, setup) = Instance::start(self, &compiled, setup).await?;
         tracing::info!(
             plugin = %info.name,
             version = %info.version,
@@ -155,8 +161,7 @@ impl Runtime {
         Ok(PluginHandle::spawn(
             self.clone(),
             compiled,
-            grants,
-            config.to_string(),
+            setup,
             instance,
             info,
         ))

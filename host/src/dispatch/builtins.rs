@@ -1,0 +1,174 @@
+//! The host's own commands: `help`, and for admins `plugins`, `enable`,
+//! `disable` and `reload`.
+
+use super::parse::ParsedCommand;
+use super::{Dispatcher, Incoming};
+use crate::plugins::Scope;
+
+const ADMIN_ONLY: &[&str] = &["plugins", "enable", "disable", "reload"];
+
+/// Run a built-in command; `None` if `cmd` is not one.
+pub(super) async fn run(
+    d: &Dispatcher,
+    incoming: &Incoming,
+    cmd: &ParsedCommand,
+) -> Option<String> {
+    let p = d.prefix();
+    let name = cmd.name.as_str();
+    if !matches!(name, "help") && !ADMIN_ONLY.contains(&name) {
+        return None;
+    }
+    if ADMIN_ONLY.contains(&name) && !d.is_admin(incoming) {
+        tracing::warn!(
+            sender = incoming.message.sender,
+            sender_qq = ?incoming.sender_qq,
+            command = name,
+            "non-admin used an admin command; refused"
+        );
+        return Some(format!("Sorry, {p}{name} is only for bot admins."));
+    }
+    Some(match name {
+        "help" => help(d, incoming, cmd.args.first().map(String::as_str)),
+        "plugins" => plugins(d, incoming),
+        "enable" | "disable" => toggle(d, incoming, cmd, name == "enable"),
+        _ => reload(d, cmd).await,
+    })
+}
+
+fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
+    let p = d.prefix();
+    let snapshot = d.registry.snapshot();
+    let enabled = |plugin: &str| d.toggles.is_enabled(plugin, &incoming.chat.key);
+    if let Some(topic) = topic {
+        let topic = topic.trim_start_matches(|c| d.prefixes.iter().any(|p| p.starts_with(c)));
+        return match snapshot.command(topic) {
+            Some((plugin, command)) if enabled(plugin.name()) => {
+                let spec = plugin
+                    .info()
+                    .commands
+                    .iter()
+                    .find(|c| c.name == command)
+                    .expect("snapshot commands come from the plugin's metadata");
+                let mut text = format!("{p}{}", spec.name);
+                if !spec.usage.is_empty() {
+                    text.push_str(&format!(" {}", spec.usage));
+                }
+                if !spec.help.is_empty() {
+                    text.push_str(&format!(" — {}", spec.help));
+                }
+                if !spec.aliases.is_empty() {
+                    text.push_str(&format!("\naliases: {}", spec.aliases.join(", ")));
+                }
+                text.push_str(&format!(
+                    "\nfrom plugin {} {}",
+                    plugin.name(),
+                    plugin.info().version
+                ));
+                text
+            }
+            _ => match topic {
+                "help" => format!("{p}help [command] — list commands, or explain one"),
+                "plugins" => format!("{p}plugins — list plugins with their state (admins)"),
+                "enable" | "disable" => format!(
+                    "{p}{topic} <plugin> [here|everywhere] — turn a plugin on or off in this chat or everywhere (admins)"
+                ),
+                "reload" => format!("{p}reload <plugin> — reload a plugin from its file (admins)"),
+                _ => format!("There is no command {p}{topic}. Try {p}help."),
+            },
+        };
+    }
+    let mut lines = vec!["Commands:".to_string()];
+    for plugin in snapshot.plugins.iter().filter(|pl| enabled(pl.name())) {
+        for spec in &plugin.info().commands {
+            let mut line = format!("{p}{}", spec.name);
+            if !spec.usage.is_empty() {
+                line.push_str(&format!(" {}", spec.usage));
+            }
+            if !spec.help.is_empty() {
+                line.push_str(&format!(" — {}", spec.help));
+            }
+            lines.push(line);
+        }
+    }
+    lines.push(format!(
+        "{p}help [command]; admins: {p}plugins, {p}enable/{p}disable <plugin> [here|everywhere], {p}reload <plugin>"
+    ));
+    lines.join("\n")
+}
+
+fn plugins(d: &Dispatcher, incoming: &Incoming) -> String {
+    let snapshot = d.registry.snapshot();
+    if snapshot.plugins.is_empty() {
+        return format!(
+            "No plugins loaded. Drop .wasm files into {}.",
+            d.registry.dir().display()
+        );
+    }
+    let lines: Vec<String> = snapshot
+        .plugins
+        .iter()
+        .map(|plugin| {
+            let status = plugin.status();
+            let state = if status.quarantined {
+                "QUARANTINED"
+            } else if d.toggles.disabled_everywhere(plugin.name()) {
+                "disabled everywhere"
+            } else if !d.toggles.is_enabled(plugin.name(), &incoming.chat.key) {
+                "disabled here"
+            } else {
+                "ok"
+            };
+            let mut line = format!(
+                "{} {} — {state}, {} calls, {} faults",
+                plugin.name(),
+                plugin.info().version,
+                status.calls,
+                status.faults
+            );
+            if let Some(last) = status.last_fault.filter(|_| status.faults > 0) {
+                line.push_str(&format!(" (last: {last})"));
+            }
+            line
+        })
+        .collect();
+    lines.join("\n")
+}
+
+fn toggle(d: &Dispatcher, incoming: &Incoming, cmd: &ParsedCommand, enable: bool) -> String {
+    let p = d.prefix();
+    let verb = if enable { "enable" } else { "disable" };
+    let Some(plugin) = cmd.args.first() else {
+        return format!("Usage: {p}{verb} <plugin> [here|everywhere]");
+    };
+    let scope = match cmd.args.get(1).map(String::as_str) {
+        None | Some("here") => Scope::Here,
+        Some("everywhere") => Scope::Everywhere,
+        Some(other) => {
+            return format!("\"{other}\" is not a scope; use here or everywhere.");
+        }
+    };
+    if d.registry.snapshot().plugin(plugin).is_none() {
+        return format!("No plugin named \"{plugin}\" is loaded. See {p}plugins.");
+    }
+    if let Err(e) = d.toggles.set(plugin, enable, scope, &incoming.chat.key) {
+        tracing::error!("cannot save plugin toggles: {e}");
+        return format!("Could not save that: {e}");
+    }
+    tracing::info!(plugin = %plugin, enable, ?scope, chat = %incoming.chat.key, "plugin toggled");
+    let where_ = match scope {
+        Scope::Here => "in this chat",
+        Scope::Everywhere => "everywhere",
+    };
+    format!("{plugin} is now {verb}d {where_}.")
+}
+
+async fn reload(d: &Dispatcher, cmd: &ParsedCommand) -> String {
+    let p = d.prefix();
+    let Some(plugin) = cmd.args.first() else {
+        return format!("Usage: {p}reload <plugin>");
+    };
+    match d.registry.reload(plugin).await {
+        Ok(handle) => format!("Reloaded {} {}.", handle.name(), handle.info().version),
+        Err(e) => format!("Could not reload {plugin}: {e}"),
+    }
+}

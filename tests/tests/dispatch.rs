@@ -1,0 +1,237 @@
+//! Dispatch with real built plugins and a real drop-in folder, without the
+//! network: commands, aliases, triggers, help, admin commands, toggles,
+//! cooldowns, per-chat order and hot reload.
+
+use std::time::Duration;
+
+use wasmqq::dispatch::DispatchConfig;
+use wasmqq_tests::dispatch::{ADMIN, TestBot, group};
+use wasmqq_tests::wasm;
+
+const BOB: u64 = 10002;
+
+#[tokio::test]
+async fn commands_aliases_and_triggers_reach_their_plugins() {
+    let mut bot = TestBot::new(&["echo", "dice", "react"], TestBot::config()).await;
+    let g = group(1, "dev");
+    bot.say(&g, BOB, "!echo hello there");
+    assert_eq!(bot.reply_text().await, "hello there");
+    bot.say(&g, BOB, "/say \"quoted words\"");
+    assert_eq!(bot.reply_text().await, "\"quoted words\"");
+    bot.say(&g, BOB, "!r d20");
+    assert!(bot.reply_text().await.starts_with("🎲 d20: "));
+    bot.say(&g, BOB, "thanks, bot");
+    assert_eq!(
+        bot.reply_text().await,
+        format!("You're welcome, user{BOB}!")
+    );
+    // Plain chatter reaches nobody.
+    bot.say(&g, BOB, "just talking");
+    bot.no_reply(Duration::from_millis(300)).await;
+    bot.say(&g, BOB, "!nosuch");
+    assert_eq!(
+        bot.reply_text().await,
+        "I don't know the command !nosuch. Try !help."
+    );
+}
+
+#[tokio::test]
+async fn help_is_generated_from_plugin_metadata() {
+    let mut bot = TestBot::new(&["echo", "dice"], TestBot::config()).await;
+    let g = group(1, "dev");
+    bot.say(&g, BOB, "!help");
+    let help = bot.reply_text().await;
+    assert!(help.contains("!echo TEXT — say TEXT back"), "{help}");
+    assert!(
+        help.contains("!roll NdM[+K] — roll N dice with M sides"),
+        "{help}"
+    );
+    bot.say(&g, BOB, "!help r");
+    let one = bot.reply_text().await;
+    assert!(one.starts_with("!roll NdM[+K] — roll"), "{one}");
+    assert!(
+        one.contains("aliases: r") && one.contains("from plugin dice 0.1.0"),
+        "{one}"
+    );
+    bot.say(&g, BOB, "!help nope");
+    assert_eq!(
+        bot.reply_text().await,
+        "There is no command !nope. Try !help."
+    );
+}
+
+#[tokio::test]
+async fn admin_commands_are_refused_to_others() {
+    let mut bot = TestBot::new(&["echo"], TestBot::config()).await;
+    let g = group(1, "dev");
+    for cmd in ["!plugins", "!disable echo", "!reload echo", "!enable echo"] {
+        bot.say(&g, BOB, cmd);
+        let name = cmd[1..].split(' ').next().unwrap();
+        assert_eq!(
+            bot.reply_text().await,
+            format!("Sorry, !{name} is only for bot admins.")
+        );
+    }
+    bot.say(&g, ADMIN, "!plugins");
+    assert_eq!(bot.reply_text().await, "echo 0.1.0 — ok, 0 calls, 0 faults");
+}
+
+#[tokio::test]
+async fn disable_here_only_affects_that_chat_and_persists() {
+    let mut bot = TestBot::new(&["echo"], TestBot::config()).await;
+    let (dev, family) = (group(1, "dev"), group(2, "family"));
+    bot.say(&dev, ADMIN, "!disable echo here");
+    assert_eq!(bot.reply_text().await, "echo is now disabled in this chat.");
+    bot.say(&dev, BOB, "!echo hi");
+    bot.no_reply(Duration::from_millis(300)).await;
+    bot.say(&family, BOB, "!echo hi");
+    assert_eq!(bot.reply_text().await, "hi");
+    bot.say(&dev, ADMIN, "!plugins");
+    assert!(bot.reply_text().await.contains("disabled here"));
+
+    let saved = std::fs::read_to_string(bot.data_dir().join("toggles.json")).unwrap();
+    assert!(saved.contains("group:dev"), "{saved}");
+
+    bot.say(&dev, ADMIN, "!disable echo everywhere");
+    assert_eq!(bot.reply_text().await, "echo is now disabled everywhere.");
+    bot.say(&family, BOB, "!echo hi");
+    bot.no_reply(Duration::from_millis(300)).await;
+    bot.say(&family, ADMIN, "!enable echo everywhere");
+    assert_eq!(bot.reply_text().await, "echo is now enabled everywhere.");
+    bot.say(&dev, BOB, "!echo back");
+    assert_eq!(bot.reply_text().await, "back");
+    bot.say(&dev, ADMIN, "!disable nope");
+    assert_eq!(
+        bot.reply_text().await,
+        "No plugin named \"nope\" is loaded. See !plugins."
+    );
+}
+
+#[tokio::test]
+async fn cooldown_answers_one_slow_down() {
+    let config = DispatchConfig {
+        user_cooldown: Duration::from_secs(30),
+        ..TestBot::config()
+    };
+    let mut bot = TestBot::new(&["echo"], config).await;
+    let g = group(1, "dev");
+    bot.say(&g, BOB, "!echo 1");
+    bot.say(&g, BOB, "!echo 2");
+    bot.say(&g, BOB, "!echo 3");
+    bot.say(&g, ADMIN, "!echo other user");
+    assert_eq!(bot.reply_text().await, "1");
+    assert!(bot.reply_text().await.starts_with("Slow down"));
+    assert_eq!(bot.reply_text().await, "other user");
+    bot.no_reply(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn replies_keep_per_chat_order_while_plugins_run_in_parallel() {
+    let mut bot = TestBot::new(&["echo", "hostile"], TestBot::config()).await;
+    let (slow, fast) = (group(1, "slow"), group(2, "fast"));
+    // The hostile loop takes the whole 1 s deadline; echo in the same
+    // chat must wait for it, echo in another chat must not.
+    bot.say(&slow, BOB, "!loop");
+    bot.say(&slow, BOB, "!echo after the loop");
+    bot.say(&fast, BOB, "!echo meanwhile");
+    let first = bot.reply().await;
+    assert_eq!(wasmqq_tests::text(&first.segments), "meanwhile");
+    let second = bot.reply_text().await;
+    assert!(
+        second.contains("hostile plugin could not answer: it took longer than 1000 ms"),
+        "{second}"
+    );
+    assert_eq!(bot.reply_text().await, "after the loop");
+}
+
+#[tokio::test]
+async fn faulting_plugin_is_quarantined_while_others_answer() {
+    let mut bot = TestBot::new(&["echo", "hostile"], TestBot::config()).await;
+    let g = group(1, "dev");
+    for _ in 0..2 {
+        bot.say(&g, BOB, "!panic");
+        assert_eq!(
+            bot.reply_text().await,
+            "Sorry, the hostile plugin could not answer: it crashed."
+        );
+    }
+    bot.say(&g, BOB, "!panic");
+    let third = bot.reply_text().await;
+    assert!(
+        third.ends_with(
+            "It is now quarantined after 3 failures in a row; an admin can !reload hostile."
+        ),
+        "{third}"
+    );
+    bot.say(&g, BOB, "!ok");
+    assert!(
+        bot.reply_text()
+            .await
+            .starts_with("The hostile plugin is quarantined")
+    );
+    bot.say(&g, BOB, "!echo still fine");
+    assert_eq!(bot.reply_text().await, "still fine");
+    bot.say(&g, ADMIN, "!plugins");
+    let list = bot.reply_text().await;
+    assert!(
+        list.contains("hostile 0.1.0 — QUARANTINED, 0 calls, 3 faults"),
+        "{list}"
+    );
+    bot.say(&g, ADMIN, "!reload hostile");
+    assert_eq!(bot.reply_text().await, "Reloaded hostile 0.1.0.");
+    bot.say(&g, BOB, "!ok");
+    assert_eq!(bot.reply_text().await, "ok");
+}
+
+async fn eventually(bot: &mut TestBot, g: &wasmqq::dispatch::ChatAddress, text: &str, want: &str) {
+    // The folder watcher needs a moment; the issue promises under a second.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        bot.say(g, ADMIN, text);
+        let got = bot.reply_text().await;
+        if got == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {got:?}, wanted {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn drop_in_folder_loads_replaces_and_unloads_without_restart() {
+    let mut bot = TestBot::new(&[], TestBot::config()).await;
+    let g = group(1, "dev");
+    let target = bot.plugin_dir().join("echo.wasm");
+    bot.say(&g, BOB, "!echo hi");
+    assert_eq!(
+        bot.reply_text().await,
+        "I don't know the command !echo. Try !help."
+    );
+
+    std::fs::copy(wasm("echo"), &target).unwrap();
+    eventually(&mut bot, &g, "!echo hi", "hi").await;
+
+    // Replace atomically with version 2.
+    let tmp = bot.plugin_dir().join("echo.wasm.part");
+    std::fs::copy(wasm("echo-v2"), &tmp).unwrap();
+    std::fs::rename(&tmp, &target).unwrap();
+    eventually(&mut bot, &g, "!echo hi", "v2: hi").await;
+
+    // A broken replacement is refused and version 2 keeps serving.
+    std::fs::write(&target, b"\0asm garbage").unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    bot.say(&g, BOB, "!echo still");
+    assert_eq!(bot.reply_text().await, "v2: still");
+
+    std::fs::remove_file(&target).unwrap();
+    eventually(
+        &mut bot,
+        &g,
+        "!echo hi",
+        "I don't know the command !echo. Try !help.",
+    )
+    .await;
+}
