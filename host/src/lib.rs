@@ -3,6 +3,7 @@
 //! of their own under `host/`.
 
 pub mod cli;
+pub mod config;
 pub mod dispatch;
 pub mod plugins;
 pub mod runtime;

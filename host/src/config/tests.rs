@@ -1,0 +1,312 @@
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+const FILE: &str = "config/wasmqq.toml";
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new(FILE))
+}
+
+/// The error's (line, column, key, message); panics if the text parses.
+fn invalid(text: &str) -> (usize, usize, String, String) {
+    match parse(text) {
+        Ok(config) => panic!("accepted: {config:?}"),
+        Err(ConfigError::Invalid {
+            line,
+            column,
+            key,
+            message,
+            ..
+        }) => (
+            line.expect("a line"),
+            column.expect("a column"),
+            key,
+            message,
+        ),
+        Err(other) => panic!("unexpected {other}"),
+    }
+}
+
+#[test]
+fn default_file_is_the_default_config() {
+    assert_eq!(parse(DEFAULT_TOML).unwrap(), Config::default());
+    assert_eq!(parse("").unwrap(), Config::default());
+}
+
+/// The keys a section accepts, as serde lists them when refusing another.
+fn accepted_keys(section: &str) -> Vec<String> {
+    let (_, _, _, message) = invalid(&format!("{section}\nno_such_key = 1\n"));
+    let expected = message
+        .split_once("expected ")
+        .unwrap_or_else(|| panic!("{message}"))
+        .1;
+    // "`a`, `b` or `c`" / "one of `a`, `b`, `c`": every other piece
+    // between backticks is a name.
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn default_file_documents_every_key() {
+    let sections = [
+        "[bot]",
+        "[webqq]",
+        "[limits]",
+        "[rate_limit]",
+        "[outbox]",
+        "[plugins.x]",
+    ];
+    for section in sections {
+        let keys = accepted_keys(section);
+        assert!(keys.len() >= 2, "{section}: {keys:?}");
+        for key in keys {
+            // Set, or shown commented out (optional keys, the plugin
+            // template), or a sub-table header.
+            let documented = DEFAULT_TOML.lines().any(|l| {
+                l.trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{key} = "))
+                    || l.ends_with(&format!(".{key}]"))
+            });
+            assert!(documented, "{section} {key} is not in config/wasmqq.toml");
+        }
+        if !section.starts_with("[plugins") {
+            assert!(
+                DEFAULT_TOML.contains(&format!("\n{section}\n")),
+                "{section}"
+            );
+        }
+    }
+    assert_eq!(accepted_keys("").len(), 6);
+}
+
+#[test]
+fn a_full_file_parses() {
+    let config = parse(
+        r##"
+[bot]
+prefixes = ["#"]
+admins = [10001, 10002]
+data_dir = "/var/lib/wasmqq"
+
+[webqq]
+server = "127.0.0.1:8080"
+send_interval_ms = 0
+
+[limits]
+call_timeout_ms = 250
+
+[plugins.title]
+grants = ["http", "kv"]
+http_allow = ["example.com", "*.example.org:8443"]
+
+[plugins.dice]
+enabled = false
+"##,
+    )
+    .unwrap();
+    assert_eq!(config.bot.prefixes, ["#"]);
+    assert_eq!(config.bot.admins, [10001, 10002]);
+    assert_eq!(config.bot.plugin_dir, Path::new("plugins.d"));
+    assert_eq!(config.webqq.server, Some("127.0.0.1:8080".parse().unwrap()));
+    assert_eq!(config.limits.call_timeout_ms, 250);
+    assert_eq!(config.limits.max_faults, 3);
+    let title = &config.plugins["title"];
+    assert_eq!(title.grants, [Capability::Http, Capability::Kv]);
+    assert!(title.enabled);
+    assert!(!config.plugin("dice").enabled);
+    assert_eq!(config.plugin("absent"), PluginConfig::default());
+}
+
+#[test]
+fn unknown_key_at_top_level() {
+    let (line, column, key, message) = invalid("[bot]\nadmins = [1]\n\nprefix = 3\n");
+    // `prefix` inside [bot]: the section's key, on line 4.
+    assert_eq!((line, column, key.as_str()), (4, 1, "bot.prefix"));
+    assert!(
+        message.starts_with("unknown key, expected one of"),
+        "{message}"
+    );
+
+    let (line, column, key, _) = invalid("# comment\n\nplugin_dir = \"p\"\n");
+    assert_eq!((line, column, key.as_str()), (3, 1, "plugin_dir"));
+
+    let (line, _, key, _) = invalid("[bot]\n\n[rate-limit]\nuser_cooldown_ms = 5\n");
+    assert_eq!((line, key.as_str()), (3, "rate-limit"));
+}
+
+#[test]
+fn unknown_key_in_a_section() {
+    let (line, column, key, _) =
+        invalid("[webqq]\nsend_interval_ms = 10\n\n[limits]\ncall_timeout = 5\n");
+    assert_eq!((line, column, key.as_str()), (5, 1, "limits.call_timeout"));
+}
+
+#[test]
+fn unknown_key_in_a_plugin_table() {
+    let text = "[plugins.title]\ngrants = [\"http\"]\nallow = [\"example.com\"]\n";
+    let (line, column, key, _) = invalid(text);
+    assert_eq!((line, column, key.as_str()), (3, 1, "plugins.title.allow"));
+    let shown = parse(text).unwrap_err().to_string();
+    assert!(
+        shown.starts_with("config/wasmqq.toml:3:1: plugins.title.allow: unknown key"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn plugin_config_table_is_free_form() {
+    let config = parse(
+        "[plugins.greet.config]\ngreeting = \"hi\"\nnested = { a = [1, 2.5, true] }\nwhen = 1979-05-27T07:32:00Z\n",
+    )
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&config.plugins["greet"].init_json()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "greeting": "hi",
+            "nested": { "a": [1, 2.5, true] },
+            "when": "1979-05-27T07:32:00Z",
+        })
+    );
+    assert_eq!(PluginConfig::default().init_json(), "{}");
+}
+
+#[test]
+fn bad_value_type() {
+    let (line, column, key, message) =
+        invalid("[bot]\nprefixes = [\"!\"]\n\n[outbox]\nmax_attempts = \"five\"\n");
+    assert_eq!((line, column, key.as_str()), (5, 16, "outbox.max_attempts"));
+    assert!(message.contains("invalid type"), "{message}");
+
+    let (line, _, key, _) = invalid("[bot]\nadmins = [10001, \"bob\"]\n");
+    assert_eq!((line, key.as_str()), (2, "bot.admins[1]"));
+
+    let (line, _, key, message) = invalid("[webqq]\nserver = \"localhost\"\n");
+    assert_eq!((line, key.as_str()), (2, "webqq.server"));
+    assert!(message.contains("socket address"), "{message}");
+
+    let (line, _, key, _) = invalid("[limits]\nmemory_bytes = -1\n");
+    assert_eq!((line, key.as_str()), (2, "limits.memory_bytes"));
+}
+
+#[test]
+fn syntax_error_names_the_line() {
+    let err = parse("[bot]\nprefixes = [\"!\"\n").unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.starts_with("config/wasmqq.toml:2:"), "{shown}");
+}
+
+#[test]
+fn unknown_capability() {
+    let text = "[plugins.title]\nenabled = true\ngrants = [\"http\",\n  \"htp\"]\n";
+    let (line, column, key, message) = invalid(text);
+    assert_eq!(
+        (line, column, key.as_str()),
+        (4, 3, "plugins.title.grants[1]")
+    );
+    assert_eq!(
+        message,
+        "unknown capability \"htp\" (known: kv, timers, send, contacts, http)"
+    );
+    assert_eq!(
+        parse(text).unwrap_err().to_string(),
+        "config/wasmqq.toml:4:3: plugins.title.grants[1]: unknown capability \"htp\" (known: kv, timers, send, contacts, http)"
+    );
+}
+
+#[test]
+fn validation_errors_name_line_and_key() {
+    let (line, column, key, message) = invalid("[bot]\nprefixes = [\"!\", \"\"]\n");
+    assert_eq!((line, column, key.as_str()), (2, 18, "bot.prefixes[1]"));
+    assert!(message.contains("empty"), "{message}");
+
+    let (line, _, key, _) = invalid("[bot]\nprefixes = [\"! \"]\n");
+    assert_eq!((line, key.as_str()), (2, "bot.prefixes[0]"));
+
+    let (line, _, key, _) = invalid("[bot]\nprefixes = []\n");
+    assert_eq!((line, key.as_str()), (2, "bot.prefixes"));
+
+    let (line, _, key, message) = invalid("\n[plugins.Title]\nenabled = true\n");
+    assert_eq!((line, key.as_str()), (2, "plugins.Title"));
+    assert!(message.contains("invalid plugin name"), "{message}");
+
+    let (line, _, key, message) = invalid(
+        "[plugins.title]\ngrants = [\"http\"]\nhttp_allow = [\n  \"example.com\",\n  \"https://example.org/\",\n]\n",
+    );
+    assert_eq!((line, key.as_str()), (5, "plugins.title.http_allow[1]"));
+    assert!(message.contains("without a scheme"), "{message}");
+
+    let (line, _, key, message) = invalid("[limits]\nactions = 0\n");
+    assert_eq!((line, key.as_str()), (2, "limits.actions"));
+    assert_eq!(message, "must be greater than 0");
+
+    let (line, _, key, _) = invalid("[outbox]\nretry_base_ms = 5000\nretry_max_ms = 100\n");
+    assert_eq!((line, key.as_str()), (3, "outbox.retry_max_ms"));
+
+    // A value that is bad only with its default neighbour points at what
+    // was written.
+    let (line, _, key, _) = invalid("\n\n[outbox]\nretry_base_ms = 100000\n");
+    assert_eq!((line, key.as_str()), (3, "outbox.retry_max_ms"));
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.toml");
+    let err = Config::load(&path).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!(
+            "cannot read configuration file {}: ",
+            path.display()
+        )),
+        "{shown}"
+    );
+}
+
+#[test]
+fn relative_paths_resolve_against_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wasmqq.toml");
+    std::fs::write(
+        &path,
+        "[bot]\ndata_dir = \"state\"\nplugin_dir = \"/opt/plugins\"\n",
+    )
+    .unwrap();
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.bot.data_dir, dir.path().join("state"));
+    assert_eq!(config.bot.plugin_dir, PathBuf::from("/opt/plugins"));
+    assert_eq!(config.webqq.qr_png_path, dir.path().join("state/qr.png"));
+
+    let client = config.client_config();
+    assert_eq!(
+        client.session_file,
+        Some(dir.path().join("state/session.json"))
+    );
+    assert_eq!(client.qr_png_path, dir.path().join("state/qr.png"));
+    assert_eq!(client.send_interval, Duration::from_millis(1500));
+    assert_eq!(client.poll_timeout, Duration::from_secs(120));
+    assert_eq!(client.server, None);
+
+    let mut config = Config::default();
+    config.resolve_paths(Path::new("/etc/wasmqq"));
+    assert_eq!(config.bot.data_dir, Path::new("/etc/wasmqq/data"));
+    assert_eq!(config.bot.plugin_dir, Path::new("/etc/wasmqq/plugins.d"));
+}
+
+#[test]
+fn retry_delay_doubles_up_to_the_cap() {
+    let o = OutboxConfig::default();
+    let ms = |r| o.retry_delay(r).as_millis();
+    assert_eq!(
+        [ms(1), ms(2), ms(3), ms(7), ms(100)],
+        [1000, 2000, 4000, 60_000, 60_000]
+    );
+}

@@ -1,0 +1,192 @@
+//! Checks that types cannot express. Each failure is the key path of the
+//! offending value and what is wrong with it; the caller adds file and line.
+
+use super::Config;
+use super::span::Key;
+
+type Failure = (Key, String);
+
+/// The first problem of `config`, if any.
+pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
+    let bot = Key::of(&["bot"]);
+    let prefixes = bot.clone().key("prefixes");
+    if config.bot.prefixes.is_empty() {
+        return Err((prefixes, "at least one command prefix is needed".into()));
+    }
+    for (i, prefix) in config.bot.prefixes.iter().enumerate() {
+        if prefix.is_empty() {
+            return Err((
+                prefixes.clone().index(i),
+                "a command prefix cannot be empty".into(),
+            ));
+        }
+        if prefix.chars().any(char::is_whitespace) {
+            return Err((
+                prefixes.clone().index(i),
+                format!("command prefix {prefix:?} contains whitespace"),
+            ));
+        }
+    }
+    if config.bot.data_dir.as_os_str().is_empty() {
+        return Err((bot.clone().key("data_dir"), "must not be empty".into()));
+    }
+    if config.bot.plugin_dir.as_os_str().is_empty() {
+        return Err((bot.key("plugin_dir"), "must not be empty".into()));
+    }
+
+    let webqq = Key::of(&["webqq"]);
+    positive(
+        &webqq,
+        "max_message_bytes",
+        config.webqq.max_message_bytes as u64,
+    )?;
+    positive(&webqq, "poll_timeout_secs", config.webqq.poll_timeout_secs)?;
+    if config.webqq.qr_png_path.as_os_str().is_empty() {
+        return Err((webqq.key("qr_png_path"), "must not be empty".into()));
+    }
+
+    let limits = Key::of(&["limits"]);
+    let l = &config.limits;
+    positive(&limits, "call_timeout_ms", l.call_timeout_ms)?;
+    positive(&limits, "memory_bytes", l.memory_bytes as u64)?;
+    positive(&limits, "table_elements", l.table_elements as u64)?;
+    positive(&limits, "instances", l.instances as u64)?;
+    positive(&limits, "reply_bytes", l.reply_bytes as u64)?;
+    positive(&limits, "actions", l.actions as u64)?;
+    positive(&limits, "max_faults", u64::from(l.max_faults))?;
+
+    let outbox = Key::of(&["outbox"]);
+    let o = &config.outbox;
+    positive(&outbox, "max_attempts", u64::from(o.max_attempts))?;
+    positive(&outbox, "retry_base_ms", o.retry_base_ms)?;
+    if o.retry_max_ms < o.retry_base_ms {
+        return Err((
+            outbox.key("retry_max_ms"),
+            format!(
+                "must be at least retry_base_ms ({}), is {}",
+                o.retry_base_ms, o.retry_max_ms
+            ),
+        ));
+    }
+
+    for (name, plugin) in &config.plugins {
+        let at = Key::of(&["plugins", name]);
+        if let Err(why) = plugin_name(name) {
+            return Err((at, why));
+        }
+        for (i, entry) in plugin.http_allow.iter().enumerate() {
+            if let Err(why) = host_pattern(entry) {
+                return Err((
+                    at.clone().key("http_allow").index(i),
+                    format!("{entry:?}: {why}"),
+                ));
+            }
+        }
+        positive(&at, "kv_quota_bytes", plugin.kv_quota_bytes)?;
+        positive(&at, "kv_quota_keys", plugin.kv_quota_keys)?;
+    }
+    Ok(())
+}
+
+fn positive(section: &Key, key: &str, value: u64) -> Result<(), Failure> {
+    if value == 0 {
+        Err((section.clone().key(key), "must be greater than 0".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Plugin names as plugins declare them: lowercase ASCII letters, digits,
+/// `-` and `_`, starting with a letter or digit.
+fn plugin_name(name: &str) -> Result<(), String> {
+    let valid = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid plugin name {name:?} (lowercase letters, digits, '-' and '_', starting with a letter or digit)"
+        ))
+    }
+}
+
+/// An `http_allow` entry: `host`, `*.host`, either with `:port`; no scheme,
+/// path, user or whitespace.
+fn host_pattern(entry: &str) -> Result<(), String> {
+    if entry.contains("://") {
+        return Err("write the host name only, without a scheme (\"example.com\")".into());
+    }
+    if entry.contains(['/', '?', '#']) {
+        return Err("write the host name only, without a path (\"example.com\")".into());
+    }
+    if entry.contains('@') {
+        return Err("write the host name only, without a user".into());
+    }
+    let (host, port) = match entry.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (entry, None),
+    };
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err(format!("bad port {port:?}"));
+    }
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.is_empty() || !host.split('.').all(label_ok) {
+        return Err("not a host name (letters, digits, '-' and dots; optionally \"*.\" first and \":port\" last)".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns() {
+        for ok in [
+            "example.com",
+            "Example.COM",
+            "*.example.org:8443",
+            "localhost",
+            "127.0.0.1:8080",
+        ] {
+            assert!(host_pattern(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://example.com",
+            "example.com/x",
+            "",
+            "exa mple.com",
+            "a..b",
+            "u@example.com",
+            "example.com:0",
+            "example.com:http",
+            "*",
+        ] {
+            assert!(host_pattern(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plugin_names() {
+        for ok in ["title", "dice-2", "my_plugin", "9lives"] {
+            assert!(plugin_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Title", "a.b", "-x", "_x", "a b", "标题"] {
+            assert!(plugin_name(bad).is_err(), "{bad}");
+        }
+    }
+}
