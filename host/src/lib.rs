@@ -5,5 +5,6 @@
 pub mod cli;
 pub mod config;
 pub mod dispatch;
+pub mod outbox;
 pub mod plugins;
 pub mod runtime;

@@ -1,0 +1,544 @@
+//! The outbox's SQLite file: the `outbox` table of undelivered messages and
+//! the `failed` table of messages given up on.
+//!
+//! # Why a file of its own
+//!
+//! The outbox writes on every reply (insert, then delete once accepted), so
+//! it keeps its own database file (`outbox.db` in the data directory) and
+//! its own connection: its writes never queue behind plugin key-value work
+//! and a corrupt or locked outbox never takes plugin data down with it.
+//!
+//! # Durability and blocking
+//!
+//! The file is in WAL mode with `synchronous = NORMAL`: a commit survives a
+//! crash of the process (the reason the outbox exists) and costs no fsync;
+//! only a power loss or OS crash may lose the last commits. Every statement
+//! is short (one indexed row), run on one connection behind a mutex. The
+//! [`Outbox`](super::Outbox) runs the delivery tasks' calls on tokio's
+//! blocking pool; `enqueue` runs its single insert inline (microseconds).
+//!
+//! # Schema (`PRAGMA user_version` = 1)
+//!
+//! ```sql
+//! outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, chat_kind TEXT, chat_id INTEGER,
+//!        chat_name TEXT NULL, segments TEXT /* JSON */, origin TEXT,
+//!        enqueued_at INTEGER /* unix ms */, attempts INTEGER, last_error TEXT NULL)
+//! failed(id INTEGER PRIMARY KEY, …the same…, failed_at INTEGER, reason TEXT)
+//! ```
+//!
+//! `AUTOINCREMENT` keeps ids unique for the life of the file, so a row id
+//! in a log line names one message forever, and ids grow in enqueue order,
+//! which is the delivery order within a chat. `segments` is a JSON array of
+//! `{"text": "…"}` and `{"face": N}` objects.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+use wasmqq_webqq::{ChatKind, ChatRef, Segment};
+
+use super::{OutMessage, OutboxError};
+
+/// The schema version this code writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// How many given-up messages the `failed` table keeps (oldest pruned).
+pub(crate) const FAILED_KEEP: i64 = 1000;
+
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_kind TEXT NOT NULL,
+    chat_id INTEGER NOT NULL,
+    chat_name TEXT,
+    segments TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_by_chat ON outbox (chat_kind, chat_id, id);
+CREATE TABLE IF NOT EXISTS failed (
+    id INTEGER PRIMARY KEY,
+    chat_kind TEXT NOT NULL,
+    chat_id INTEGER NOT NULL,
+    chat_name TEXT,
+    segments TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    failed_at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+";
+
+/// One undelivered message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Row {
+    /// The row id (unique for the life of the file).
+    pub id: u64,
+    /// The message.
+    pub msg: OutMessage,
+    /// Unix milliseconds of the enqueue.
+    pub enqueued_at: u64,
+    /// Delivery attempts that failed transiently so far (across restarts).
+    pub attempts: u32,
+}
+
+/// A message the outbox gave up on, kept in the `failed` table (the newest
+/// [`FAILED_KEEP`] of them) for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedMessage {
+    /// The row id it had in the outbox.
+    pub id: u64,
+    /// The message (its remaining parts, if some were delivered).
+    pub msg: OutMessage,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// Unix milliseconds of the enqueue.
+    pub enqueued_at: u64,
+    /// Unix milliseconds when it was given up.
+    pub failed_at: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// The outbox database: one connection behind a mutex. Every method blocks
+/// for one short statement or transaction.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Queue {
+    /// Opens or creates the file at `path` (its folder must exist) in WAL
+    /// mode and creates the tables. Fails when the file is not a SQLite
+    /// database, cannot be written, or was written by a newer schema.
+    pub(crate) fn open(path: &Path) -> Result<Queue, OutboxError> {
+        let open_err = |source| OutboxError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %path.display(), "outbox database is in {mode} journal mode, not WAL");
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if version > SCHEMA_VERSION {
+            return Err(OutboxError::Schema {
+                path: path.to_owned(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(open_err)?;
+        Ok(Queue {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done statement
+        // behind (SQLite rolls back), so a poisoned lock is still usable.
+        match self.conn.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn query_err(&self, source: rusqlite::Error) -> OutboxError {
+        OutboxError::Query {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Stores `msg`; returns its row id.
+    pub(crate) fn insert(&self, msg: &OutMessage) -> Result<u64, OutboxError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO outbox (chat_kind, chat_id, chat_name, segments, origin, enqueued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                msg.chat.kind.as_str(),
+                msg.chat.id as i64,
+                msg.chat_name,
+                encode_segments(&msg.segments),
+                msg.origin,
+                unix_ms() as i64,
+            ],
+        )
+        .map_err(|e| self.query_err(e))?;
+        Ok(conn.last_insert_rowid() as u64)
+    }
+
+    /// The chats with undelivered messages, in order of their oldest one.
+    pub(crate) fn chats(&self) -> Result<Vec<ChatRef>, OutboxError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT chat_kind, chat_id, min(id) AS first FROM outbox
+                 GROUP BY chat_kind, chat_id ORDER BY first",
+            )
+            .map_err(|e| self.query_err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.query_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, id) = row.map_err(|e| self.query_err(e))?;
+            match parse_kind(&kind) {
+                Some(kind) => out.push(ChatRef {
+                    kind,
+                    id: id as u64,
+                }),
+                None => tracing::error!(
+                    path = %self.path.display(),
+                    kind,
+                    "outbox rows with an unknown chat kind are not delivered"
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The oldest message of `chat` with an id above `after`. A row that
+    /// cannot be decoded is moved to `failed` and skipped.
+    pub(crate) fn next(&self, chat: ChatRef, after: u64) -> Result<Option<Row>, OutboxError> {
+        loop {
+            let raw = {
+                let conn = self.lock();
+                conn.query_row(
+                    "SELECT id, chat_name, segments, origin, enqueued_at, attempts FROM outbox
+                     WHERE chat_kind = ?1 AND chat_id = ?2 AND id > ?3 ORDER BY id LIMIT 1",
+                    params![chat.kind.as_str(), chat.id as i64, after as i64],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)? as u64,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, i64>(4)? as u64,
+                            r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(|e| self.query_err(e))?
+            };
+            let Some((id, chat_name, segments, origin, enqueued_at, attempts)) = raw else {
+                return Ok(None);
+            };
+            match decode_segments(&segments) {
+                Ok(segments) => {
+                    return Ok(Some(Row {
+                        id,
+                        msg: OutMessage {
+                            chat,
+                            chat_name,
+                            segments,
+                            origin,
+                        },
+                        enqueued_at,
+                        attempts,
+                    }));
+                }
+                Err(e) => {
+                    let reason = format!("unreadable segments column: {e}");
+                    tracing::error!(path = %self.path.display(), row = id, %chat, reason, "outbox row dropped");
+                    self.fail(id, &reason)?;
+                }
+            }
+        }
+    }
+
+    /// Deletes a delivered message.
+    pub(crate) fn delete(&self, id: u64) -> Result<(), OutboxError> {
+        self.lock()
+            .execute("DELETE FROM outbox WHERE id = ?1", [id as i64])
+            .map_err(|e| self.query_err(e))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt.
+    pub(crate) fn record_attempt(
+        &self,
+        id: u64,
+        attempts: u32,
+        error: &str,
+    ) -> Result<(), OutboxError> {
+        self.lock()
+            .execute(
+                "UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1",
+                params![id as i64, attempts as i64, error],
+            )
+            .map_err(|e| self.query_err(e))?;
+        Ok(())
+    }
+
+    /// Replaces the segments of a message whose first parts were delivered.
+    pub(crate) fn set_segments(&self, id: u64, segments: &[Segment]) -> Result<(), OutboxError> {
+        self.lock()
+            .execute(
+                "UPDATE outbox SET segments = ?2 WHERE id = ?1",
+                params![id as i64, encode_segments(segments)],
+            )
+            .map_err(|e| self.query_err(e))?;
+        Ok(())
+    }
+
+    /// Moves a message to the `failed` table (pruned to the newest
+    /// [`FAILED_KEEP`]) in one transaction.
+    pub(crate) fn fail(&self, id: u64, reason: &str) -> Result<(), OutboxError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.query_err(e))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO failed
+                 (id, chat_kind, chat_id, chat_name, segments, origin, enqueued_at, attempts, failed_at, reason)
+             SELECT id, chat_kind, chat_id, chat_name, segments, origin, enqueued_at, attempts, ?2, ?3
+             FROM outbox WHERE id = ?1",
+            params![id as i64, unix_ms() as i64, reason],
+        )
+        .map_err(|e| self.query_err(e))?;
+        tx.execute("DELETE FROM outbox WHERE id = ?1", [id as i64])
+            .map_err(|e| self.query_err(e))?;
+        tx.execute(
+            "DELETE FROM failed WHERE id NOT IN (SELECT id FROM failed ORDER BY id DESC LIMIT ?1)",
+            [FAILED_KEEP],
+        )
+        .map_err(|e| self.query_err(e))?;
+        tx.commit().map_err(|e| self.query_err(e))
+    }
+
+    /// How many messages wait for delivery.
+    pub(crate) fn count(&self) -> Result<usize, OutboxError> {
+        self.lock()
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as usize)
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// The newest `limit` messages given up on, newest first.
+    pub(crate) fn failed(&self, limit: usize) -> Result<Vec<FailedMessage>, OutboxError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, chat_kind, chat_id, chat_name, segments, origin, enqueued_at,
+                        attempts, failed_at, reason
+                 FROM failed ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.query_err(e))?;
+        let rows = stmt
+            .query_map([limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)? as u64,
+                    r.get::<_, i64>(7)?.clamp(0, u32::MAX as i64) as u32,
+                    r.get::<_, i64>(8)? as u64,
+                    r.get::<_, String>(9)?,
+                ))
+            })
+            .map_err(|e| self.query_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                id,
+                kind,
+                chat_id,
+                chat_name,
+                segments,
+                origin,
+                enqueued_at,
+                attempts,
+                failed_at,
+                reason,
+            ) = row.map_err(|e| self.query_err(e))?;
+            let Some(kind) = parse_kind(&kind) else {
+                continue;
+            };
+            out.push(FailedMessage {
+                id,
+                msg: OutMessage {
+                    chat: ChatRef { kind, id: chat_id },
+                    chat_name,
+                    // An unreadable row is shown with no segments rather
+                    // than hiding the record.
+                    segments: decode_segments(&segments).unwrap_or_default(),
+                    origin,
+                },
+                attempts,
+                enqueued_at,
+                failed_at,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn parse_kind(s: &str) -> Option<ChatKind> {
+    match s {
+        "friend" => Some(ChatKind::Friend),
+        "group" => Some(ChatKind::Group),
+        "discussion" => Some(ChatKind::Discussion),
+        "session" => Some(ChatKind::Session),
+        _ => None,
+    }
+}
+
+/// Segments as the JSON text stored in the `segments` column.
+pub(crate) fn encode_segments(segments: &[Segment]) -> String {
+    let v: Vec<Value> = segments
+        .iter()
+        .map(|s| match s {
+            Segment::Text(t) => json!({ "text": t }),
+            Segment::Face(n) => json!({ "face": n }),
+        })
+        .collect();
+    Value::Array(v).to_string()
+}
+
+/// The inverse of [`encode_segments`]; the error says what is wrong.
+pub(crate) fn decode_segments(s: &str) -> Result<Vec<Segment>, String> {
+    let v: Value = serde_json::from_str(s).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Array(items) = v else {
+        return Err("not a JSON array".into());
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            if let Some(t) = item.get("text").and_then(Value::as_str) {
+                Ok(Segment::Text(t.to_owned()))
+            } else if let Some(n) = item
+                .get("face")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+            {
+                Ok(Segment::Face(n))
+            } else {
+                Err(format!("segment {i} is neither text nor face: {item}"))
+            }
+        })
+        .collect()
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(chat: ChatRef, text: &str) -> OutMessage {
+        OutMessage {
+            chat,
+            chat_name: Some("dev".into()),
+            segments: vec![Segment::text(text), Segment::Face(14)],
+            origin: "echo".into(),
+        }
+    }
+
+    #[test]
+    fn segments_round_trip() {
+        let segs = vec![
+            Segment::text("a \"quoted\"\nline 汉字"),
+            Segment::Face(14),
+            Segment::text(""),
+        ];
+        assert_eq!(decode_segments(&encode_segments(&segs)).unwrap(), segs);
+        assert!(decode_segments("{").is_err());
+        assert!(decode_segments("{}").is_err());
+        assert!(decode_segments(r#"[{"face":-1}]"#).is_err());
+    }
+
+    #[test]
+    fn rows_flow_in_order_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.db");
+        let (g, f) = (ChatRef::group(7), ChatRef::friend(1u64 << 62));
+        {
+            let q = Queue::open(&path).unwrap();
+            assert_eq!(q.insert(&msg(g, "g1")).unwrap(), 1);
+            assert_eq!(q.insert(&msg(f, "f1")).unwrap(), 2);
+            assert_eq!(q.insert(&msg(g, "g2")).unwrap(), 3);
+            q.record_attempt(1, 2, "HTTP 502").unwrap();
+        }
+        let q = Queue::open(&path).unwrap();
+        assert_eq!(q.count().unwrap(), 3);
+        assert_eq!(q.chats().unwrap(), vec![g, f]);
+        let first = q.next(g, 0).unwrap().unwrap();
+        assert_eq!((first.id, first.attempts), (1, 2));
+        assert_eq!(first.msg, msg(g, "g1"));
+        assert_eq!(q.next(g, 1).unwrap().unwrap().id, 3);
+        assert_eq!(q.next(f, 0).unwrap().unwrap().msg.chat, f);
+        q.delete(1).unwrap();
+        q.fail(3, "gave up").unwrap();
+        assert_eq!(q.next(g, 0).unwrap(), None);
+        let failed = q.failed(10).unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!((failed[0].id, failed[0].reason.as_str()), (3, "gave up"));
+        assert_eq!(failed[0].msg, msg(g, "g2"));
+        // Ids are never reused, even after the newest row is deleted.
+        q.delete(2).unwrap();
+        assert_eq!(q.insert(&msg(f, "f2")).unwrap(), 4);
+    }
+
+    #[test]
+    fn unreadable_rows_are_moved_to_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::open(&dir.path().join("outbox.db")).unwrap();
+        let g = ChatRef::group(7);
+        q.insert(&msg(g, "bad")).unwrap();
+        q.insert(&msg(g, "good")).unwrap();
+        q.lock()
+            .execute("UPDATE outbox SET segments = 'nope' WHERE id = 1", [])
+            .unwrap();
+        let row = q.next(g, 0).unwrap().unwrap();
+        assert_eq!(row.id, 2);
+        assert_eq!(q.failed(10).unwrap()[0].id, 1);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 9)
+            .unwrap();
+        let e = Queue::open(&path).unwrap_err();
+        assert!(e.to_string().contains("version 9"), "{e}");
+    }
+}
