@@ -8,3 +8,4 @@ pub mod dispatch;
 pub mod outbox;
 pub mod plugins;
 pub mod runtime;
+pub mod store;

@@ -4,6 +4,8 @@
 //! The plugins and fixtures are built once per test run by `make plugins`
 //! (`make test` does it first) into `target/wasm32-wasip2/release`.
 
+pub mod capabilities;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

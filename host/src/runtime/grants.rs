@@ -1,37 +1,120 @@
-//! Which capabilities a plugin was granted by the configuration.
+//! What a plugin was granted by the configuration: a set of capabilities and
+//! the per-plugin settings of those that need one (the HTTP allow list, the
+//! key-value quota). See `docs/capabilities.md` for the configuration shape.
 
 use super::abi::Capability;
+use super::host::http::HostPattern;
+use super::host::kv::KvQuota;
 
-/// A set of granted capabilities. `log` and `clock` need no grant.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Grants(u8);
+/// Why a grant configuration was refused. Messages name the bad entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// A capability name that does not exist.
+    #[error("unknown capability {0:?} (known: kv, timers, send, contacts, http)")]
+    UnknownCapability(String),
+    /// An `http_allow` entry that is not a host pattern.
+    #[error("http_allow entry {entry:?}: {why}")]
+    BadHostPattern {
+        /// The entry as written.
+        entry: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// A plugin's grants: capabilities plus their per-plugin settings. `log` and
+/// `clock` need no grant. Built from the configuration with
+/// [`Grants::from_names`], [`Grants::with_http_allow`] and
+/// [`Grants::with_kv_quota`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    caps: u8,
+    http_allow: Vec<HostPattern>,
+    kv_quota: Option<KvQuota>,
+}
 
 impl Grants {
     /// No capability granted.
-    pub const NONE: Grants = Grants(0);
+    pub const NONE: Grants = Grants {
+        caps: 0,
+        http_allow: Vec::new(),
+        kv_quota: None,
+    };
 
     fn bit(capability: Capability) -> u8 {
         1 << (capability as u8)
     }
 
-    /// Every capability granted.
+    /// Every capability granted (HTTP still reaches only allow-listed hosts,
+    /// and the list is empty).
     pub fn all() -> Grants {
         Capability::ALL.into_iter().collect()
     }
 
+    /// The capabilities named in the configuration (`["kv", "http"]`).
+    /// Fails on the first unknown name.
+    pub fn from_names<S: AsRef<str>>(
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Grants, GrantError> {
+        names.into_iter().try_fold(Grants::NONE, |g, name| {
+            let name = name.as_ref().trim();
+            Capability::from_name(name)
+                .map(|c| g.with(c))
+                .ok_or_else(|| GrantError::UnknownCapability(name.to_string()))
+        })
+    }
+
     /// Add a capability.
-    pub fn with(self, capability: Capability) -> Grants {
-        Grants(self.0 | Self::bit(capability))
+    pub fn with(mut self, capability: Capability) -> Grants {
+        self.caps |= Self::bit(capability);
+        self
+    }
+
+    /// Set the hosts HTTP requests may reach (see [`HostPattern`] for the
+    /// syntax). Fails on the first malformed entry.
+    pub fn with_http_allow<S: AsRef<str>>(
+        mut self,
+        entries: impl IntoIterator<Item = S>,
+    ) -> Result<Grants, GrantError> {
+        self.http_allow = entries
+            .into_iter()
+            .map(|e| {
+                HostPattern::parse(e.as_ref()).map_err(|why| GrantError::BadHostPattern {
+                    entry: e.as_ref().to_string(),
+                    why,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// Set the key-value quota (default [`KvQuota::DEFAULT`]).
+    pub fn with_kv_quota(mut self, quota: KvQuota) -> Grants {
+        self.kv_quota = Some(quota);
+        self
     }
 
     /// Whether `capability` is granted.
-    pub fn allows(self, capability: Capability) -> bool {
-        self.0 & Self::bit(capability) != 0
+    pub fn allows(&self, capability: Capability) -> bool {
+        self.caps & Self::bit(capability) != 0
     }
 
     /// The granted capabilities.
-    pub fn iter(self) -> impl Iterator<Item = Capability> {
-        Capability::ALL.into_iter().filter(move |c| self.allows(*c))
+    pub fn iter(&self) -> impl Iterator<Item = Capability> + use<> {
+        let caps = self.caps;
+        Capability::ALL
+            .into_iter()
+            .filter(move |c| caps & Self::bit(*c) != 0)
+    }
+
+    /// The hosts HTTP requests may reach.
+    pub fn http_allow(&self) -> &[HostPattern] {
+        &self.http_allow
+    }
+
+    /// The key-value quota.
+    pub fn kv_quota(&self) -> KvQuota {
+        self.kv_quota.unwrap_or_default()
     }
 }
 
@@ -56,5 +139,32 @@ mod tests {
             vec![Capability::Kv, Capability::Http]
         );
         assert_eq!(Grants::all().iter().count(), 5);
+    }
+
+    #[test]
+    fn configuration_names_and_settings() {
+        let g = Grants::from_names(["timers", " send "]).unwrap();
+        assert!(g.allows(Capability::Timers) && g.allows(Capability::Send));
+        assert_eq!(
+            Grants::from_names(["kv", "disk"]).unwrap_err().to_string(),
+            "unknown capability \"disk\" (known: kv, timers, send, contacts, http)"
+        );
+        let g = g
+            .with_http_allow(["Example.COM", "*.example.org:8443"])
+            .unwrap();
+        assert_eq!(g.http_allow().len(), 2);
+        let err = Grants::NONE
+            .with_http_allow(["https://example.com/"])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("\"https://example.com/\""),
+            "{err}"
+        );
+        assert_eq!(g.kv_quota(), KvQuota::DEFAULT);
+        let q = KvQuota {
+            max_bytes: 10,
+            max_keys: 1,
+        };
+        assert_eq!(g.with_kv_quota(q).kv_quota(), q);
     }
 }

@@ -1,7 +1,15 @@
 //! `wasmqq:plugin/kv`: per-plugin key-value storage, granted by `kv`.
+//!
+//! The backend is a [`KvStore`]: the host's SQLite database
+//! ([`crate::store::SqliteKv`]) in production, [`MemoryKv`] for `plugin try`
+//! and tests. Each plugin has a [`KvQuota`] (from its grant configuration)
+//! checked on every write. Backend calls may block on disk, so the host
+//! interface runs them on tokio's blocking pool.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
 
 use crate::runtime::abi::Capability;
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::kv::Host;
@@ -11,13 +19,57 @@ use crate::runtime::state::PluginState;
 /// Longest key accepted, in bytes.
 pub const MAX_KEY: usize = 256;
 
-/// A key-value backend, namespaced by plugin name. Errors are the text given
-/// to the plugin as `unavailable` or `quota-exceeded`.
+/// How much one plugin may keep in key-value storage. Bytes count keys and
+/// values. Defaults: 1 MiB in at most 10 000 keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KvQuota {
+    /// Total bytes of keys and values.
+    pub max_bytes: u64,
+    /// Number of keys.
+    pub max_keys: u64,
+}
+
+impl KvQuota {
+    /// The default quota: 1 MiB, 10 000 keys.
+    pub const DEFAULT: KvQuota = KvQuota {
+        max_bytes: 1 << 20,
+        max_keys: 10_000,
+    };
+
+    /// `None` if `keys` keys holding `bytes` bytes fit; else the reason, as
+    /// given to the plugin in `quota-exceeded`.
+    pub fn check(&self, keys: u64, bytes: u64) -> Option<String> {
+        if keys > self.max_keys {
+            Some(format!(
+                "key-value quota: at most {} keys per plugin",
+                self.max_keys
+            ))
+        } else if bytes > self.max_bytes {
+            Some(format!(
+                "key-value quota: at most {} bytes per plugin (keys and values), this write needs {bytes}",
+                self.max_bytes
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+impl Default for KvQuota {
+    fn default() -> Self {
+        KvQuota::DEFAULT
+    }
+}
+
+/// A key-value backend, namespaced by plugin name. Errors are the values
+/// given to the plugin: `quota-exceeded` when a write would pass `quota`,
+/// `unavailable` when storage fails (the backend logs the details).
 pub trait KvStore: Send + Sync {
     /// The value under `key` in `plugin`'s namespace.
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, HostError>;
-    /// Store `value` under `key`.
-    fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), HostError>;
+    /// Store `value` under `key`, unless `plugin` would then exceed `quota`.
+    fn set(&self, plugin: &str, key: &str, value: &[u8], quota: KvQuota) -> Result<(), HostError>;
     /// Remove `key`; whether it existed.
     fn delete(&self, plugin: &str, key: &str) -> Result<bool, HostError>;
     /// Keys starting with `prefix`, in byte order.
@@ -37,8 +89,17 @@ impl KvStore for MemoryKv {
         Ok(data.get(&(plugin.to_owned(), key.to_owned())).cloned())
     }
 
-    fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), HostError> {
+    fn set(&self, plugin: &str, key: &str, value: &[u8], quota: KvQuota) -> Result<(), HostError> {
         let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        let (keys, bytes) = data
+            .iter()
+            .filter(|((p, k), _)| p == plugin && k != key)
+            .fold((0u64, 0u64), |(n, b), ((_, k), v)| {
+                (n + 1, b + (k.len() + v.len()) as u64)
+            });
+        if let Some(why) = quota.check(keys + 1, bytes + (key.len() + value.len()) as u64) {
+            return Err(HostError::QuotaExceeded(why));
+        }
         data.insert((plugin.to_owned(), key.to_owned()), value.to_vec());
         Ok(())
     }
@@ -69,32 +130,45 @@ fn check_key(key: &str) -> Result<(), HostError> {
 }
 
 impl PluginState {
-    fn kv(&self) -> Result<&dyn KvStore, HostError> {
+    /// The backend and this plugin's name, after the grant check.
+    fn kv(&self) -> Result<(Arc<dyn KvStore>, Arc<str>), HostError> {
         self.require(Capability::Kv)?;
-        self.services
+        let kv = self
+            .services
             .kv
-            .as_deref()
-            .ok_or_else(|| super::not_available("key-value storage"))
+            .clone()
+            .ok_or_else(|| super::not_available("key-value storage"))?;
+        Ok((kv, self.plugin.clone()))
     }
 }
 
 impl Host for PluginState {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
+        let (kv, plugin) = self.kv()?;
         check_key(&key)?;
-        self.kv()?.get(&self.plugin, &key)
+        super::blocking(move || kv.get(&plugin, &key)).await
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
+        let (kv, plugin) = self.kv()?;
         check_key(&key)?;
-        self.kv()?.set(&self.plugin, &key, &value)
+        let quota = self.grants.kv_quota();
+        let who = plugin.clone();
+        let result = super::blocking(move || kv.set(&plugin, &key, &value, quota)).await;
+        if let Err(HostError::QuotaExceeded(why)) = &result {
+            tracing::warn!(plugin = %who, "key-value write refused: {why}");
+        }
+        result
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, HostError> {
+        let (kv, plugin) = self.kv()?;
         check_key(&key)?;
-        self.kv()?.delete(&self.plugin, &key)
+        super::blocking(move || kv.delete(&plugin, &key)).await
     }
 
     async fn keys(&mut self, prefix: String) -> Result<Vec<String>, HostError> {
-        self.kv()?.keys(&self.plugin, &prefix)
+        let (kv, plugin) = self.kv()?;
+        super::blocking(move || kv.keys(&plugin, &prefix)).await
     }
 }

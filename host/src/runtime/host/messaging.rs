@@ -1,13 +1,91 @@
-//! `wasmqq:plugin/messaging`, granted by `send`.
+//! `wasmqq:plugin/messaging`, granted by `send`: proactive messages.
+//!
+//! The host hands each message to an [`Outbound`] — the outbox, which paces,
+//! orders and retries delivery. `send` returns once the message is queued,
+//! not delivered. [`ChannelOutbound`] queues on a channel, for tests.
+
+use tokio::sync::mpsc;
 
 use crate::runtime::abi::Capability;
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::messaging::Host;
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::{Chat, HostError, Segment};
 use crate::runtime::state::PluginState;
 
+/// Largest proactive message, in bytes of text (as for replies).
+pub const MAX_SEND_BYTES: usize = 64 << 10;
+
+/// Where proactive messages go: the outbox in the host. Implementations
+/// must not block (queue and return).
+///
+/// Errors are the values the plugin receives: `quota-exceeded` for a rate
+/// limit (name it: "at most 20 messages per minute"), `invalid` for a chat
+/// the bot cannot reach, `unavailable` when the outbox is stopped or full.
+pub trait Outbound: Send + Sync {
+    /// Queue `segments` to `chat` on behalf of `plugin`.
+    fn send(&self, plugin: &str, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError>;
+}
+
+/// A message queued by [`ChannelOutbound`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The plugin that sent it.
+    pub plugin: String,
+    /// Where it goes.
+    pub chat: Chat,
+    /// What it says.
+    pub segments: Vec<Segment>,
+}
+
+/// An [`Outbound`] that puts every message on an unbounded channel (tests,
+/// `plugin try`). Sending fails with `unavailable` once the receiver is gone.
+#[derive(Debug, Clone)]
+pub struct ChannelOutbound {
+    tx: mpsc::UnboundedSender<Sent>,
+}
+
+impl ChannelOutbound {
+    /// The outbound and the receiving end of its channel.
+    pub fn new() -> (ChannelOutbound, mpsc::UnboundedReceiver<Sent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ChannelOutbound { tx }, rx)
+    }
+}
+
+impl Outbound for ChannelOutbound {
+    fn send(&self, plugin: &str, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError> {
+        self.tx
+            .send(Sent {
+                plugin: plugin.to_string(),
+                chat,
+                segments,
+            })
+            .map_err(|_| HostError::Unavailable("the outbox is stopped".into()))
+    }
+}
+
 impl Host for PluginState {
-    async fn send(&mut self, _chat: Chat, _segments: Vec<Segment>) -> Result<(), HostError> {
+    async fn send(&mut self, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError> {
         self.require(Capability::Send)?;
-        Err(super::not_available("proactive sending"))
+        let outbound = self
+            .services
+            .outbound
+            .clone()
+            .ok_or_else(|| super::not_available("proactive sending"))?;
+        let empty = |s: &Segment| matches!(s, Segment::Text(t) if t.trim().is_empty());
+        if segments.iter().all(empty) {
+            return Err(HostError::Invalid("a message must not be empty".into()));
+        }
+        let size: usize = segments.iter().map(Segment::size).sum();
+        let max = MAX_SEND_BYTES;
+        if size > max {
+            return Err(HostError::Invalid(format!(
+                "message is {size} bytes, at most {max} allowed"
+            )));
+        }
+        outbound
+            .send(&self.plugin, chat, segments)
+            .inspect_err(|e| {
+                tracing::warn!(plugin = %self.plugin, ?chat, "proactive send refused: {e:?}");
+            })
     }
 }

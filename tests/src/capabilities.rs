@@ -1,0 +1,237 @@
+//! Support for the capability tests: a host whose every capability has a
+//! backend (SQLite storage and timers in a given file, a channel outbox,
+//! fixed contacts, HTTP), a local HTTP server, and log capture.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio::sync::mpsc;
+
+use wasmqq::runtime::abi::{Action, Chat, ChatKind, Segment};
+use wasmqq::runtime::host::contacts::contact;
+use wasmqq::runtime::host::{
+    ChannelOutbound, DueTimer, HttpFetcher, HttpLimits, Sent, StaticContacts, TimerLimits,
+    TimerService,
+};
+use wasmqq::runtime::{Call, Grants, PluginHandle, Runtime, RuntimeConfig, Services};
+use wasmqq::store::Store;
+
+use crate::{command, test_limits, wasm};
+
+/// A host with every capability backed, its database in one file.
+pub struct CapsHost {
+    /// The runtime, its services wired to the backends below.
+    pub runtime: Arc<Runtime>,
+    /// The database.
+    pub store: Store,
+    /// The timer service (not started: see [`CapsHost::start_timers`]).
+    pub timers: TimerService,
+    /// Messages plugins sent through `messaging.send`.
+    pub sent: mpsc::UnboundedReceiver<Sent>,
+}
+
+/// HTTP limits for tests: small bodies, 2 s.
+pub fn http_limits() -> HttpLimits {
+    HttpLimits {
+        timeout_ms: 2_000,
+        max_response_bytes: 64 << 10,
+        max_request_bytes: 1 << 10,
+        max_redirects: 3,
+    }
+}
+
+/// The fixed contacts of [`CapsHost`]: friends 1 Alice and 2 Bob, group 100
+/// "Rustaceans" with members 1 and 3.
+pub fn contacts() -> StaticContacts {
+    let mut c = StaticContacts {
+        friends: vec![contact(1, "Alice"), contact(2, "Bob")],
+        chats: vec![contact(100, "Rustaceans")],
+        ..StaticContacts::default()
+    };
+    c.members.insert(
+        Chat {
+            kind: ChatKind::Group,
+            id: 100,
+        },
+        vec![contact(1, "Alice"), contact(3, "Carol")],
+    );
+    c
+}
+
+impl CapsHost {
+    /// Open (or create) the database at `db` and build the runtime.
+    pub fn open(db: &Path) -> CapsHost {
+        let store = Store::open(db).expect("open the database");
+        let mut services = Services::with_store(
+            &store,
+            TimerLimits {
+                retry_after_ms: 200,
+                ..TimerLimits::default()
+            },
+        )
+        .expect("services");
+        let (outbound, sent) = ChannelOutbound::new();
+        services.outbound = Some(Arc::new(outbound));
+        services.contacts = Some(Arc::new(contacts()));
+        services.http = Some(HttpFetcher::new(http_limits()).expect("http client"));
+        let timers = services.timers.clone().expect("timer service");
+        let runtime = Runtime::new(RuntimeConfig {
+            limits: test_limits(),
+            cache_dir: None,
+            services,
+        })
+        .expect("runtime");
+        CapsHost {
+            runtime,
+            store,
+            timers,
+            sent,
+        }
+    }
+
+    /// Start a built plugin or fixture with `grants`.
+    pub async fn start(&self, name: &str, grants: Grants) -> PluginHandle {
+        self.runtime
+            .start(wasm(name), grants, "{}")
+            .await
+            .expect("plugin starts")
+    }
+
+    /// Start firing timers; due ones arrive on the returned receiver.
+    pub fn start_timers(&self) -> mpsc::Receiver<DueTimer> {
+        let (tx, rx) = mpsc::channel(16);
+        self.timers.start(tx);
+        rx
+    }
+}
+
+/// The text of a call's actions, segments joined (`@id` for mentions).
+pub fn text_of(actions: &[Action]) -> String {
+    let segs = |s: &[Segment]| {
+        s.iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.clone(),
+                Segment::Face(f) => format!("[face {f}]"),
+                Segment::Mention(id) => format!("@{id}"),
+            })
+            .collect::<String>()
+    };
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Reply(s) => segs(s),
+            Action::Send(o) => segs(&o.segments),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Run a command on a plugin and return its reply text.
+pub async fn say(plugin: &PluginHandle, name: &str, args: &str) -> String {
+    let actions = plugin
+        .call(Call::Command(command(name, args)))
+        .await
+        .unwrap_or_else(|e| panic!("{name} {args}: {e}"));
+    text_of(&actions)
+}
+
+/// Wait up to `secs` for the next due timer.
+pub async fn next_timer(rx: &mut mpsc::Receiver<DueTimer>, secs: u64) -> DueTimer {
+    tokio::time::timeout(Duration::from_secs(secs), rx.recv())
+        .await
+        .expect("a timer fires in time")
+        .expect("timer channel open")
+}
+
+/// The pages of the test HTTP server.
+pub const PAGE_TITLE: &str = "Hello &amp; welcome to the test server";
+
+async fn page() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html")],
+        format!("<html><head><title>{PAGE_TITLE}</title></head><body>hi</body></html>"),
+    )
+}
+
+/// Serve on `127.0.0.1`, an ephemeral port: `/page` (HTML with a title),
+/// `/big` (200 KiB), `/to-page` (302 to `/page`), `/to-localhost` (302 to
+/// the same server as `localhost`), `/to-elsewhere` (302 to
+/// `http://elsewhere.invalid/`), `/loop` (302 to itself), `/slow` (answers
+/// after 5 s). The server stops with the test's runtime.
+pub async fn http_server() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let port = addr.port();
+    let redirect =
+        |to: String| move || async move { (StatusCode::FOUND, [(header::LOCATION, to)]) };
+    let app = Router::new()
+        .route("/page", get(page))
+        .route("/big", get(|| async { "x".repeat(200 << 10) }))
+        .route("/to-page", get(redirect("/page".into())))
+        .route(
+            "/to-localhost",
+            get(redirect(format!("http://localhost:{port}/page"))),
+        )
+        .route(
+            "/to-elsewhere",
+            get(redirect("http://elsewhere.invalid/page".into())),
+        )
+        .route("/loop", get(redirect("/loop".into())))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// Log lines captured from the current thread (use a current-thread tokio
+/// runtime, the `#[tokio::test]` default, so plugin calls log here too).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Capture warnings and errors logged on this thread until the guard drops.
+pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
