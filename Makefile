@@ -1,8 +1,10 @@
 # wasmqq: the two entry points are `make demo` and `make test`.
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip2
-# Every example plugin and test fixture is a crate named after its folder.
-WASM_CRATES := $(notdir $(wildcard plugins/*)) $(notdir $(wildcard tests/fixtures/*))
+# Every Rust example plugin and test fixture is a crate named after its folder.
+EXAMPLES := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml))
+WASM_CRATES := $(EXAMPLES) $(patsubst tests/fixtures/%/Cargo.toml,%,$(wildcard tests/fixtures/*/Cargo.toml))
+DEMO_DIR := target/demo-plugins
 WASM_DIR := target/$(WASM_TARGET)/release
 
 .PHONY: demo test plugins wasm-target
@@ -18,8 +20,10 @@ plugins: wasm-target
 test: plugins
 	$(CARGO) test
 
-# Try the example plugins against a sample message each.
+# The whole bot against the embedded WebQQ simulator, with the example
+# plugins in a drop-in folder (add or replace .wasm files there while it runs).
 demo: plugins
 	$(CARGO) build -p wasmqq
-	for m in 'echo.wasm|!echo hello from wasmqq' 'dice.wasm|!roll 2d6' 'counter.wasm|!count'; do \
-	  ./target/debug/wasmqq plugin try $(WASM_DIR)/$${m%%|*} "$${m#*|}"; done
+	mkdir -p $(DEMO_DIR)
+	cp $(foreach p,$(subst -,_,$(EXAMPLES)),$(WASM_DIR)/$(p).wasm) $(DEMO_DIR)/
+	./target/debug/wasmqq demo --plugins $(DEMO_DIR)

@@ -2,6 +2,7 @@
 //! The WebQQ client (`wasmqq-webqq`) and simulator (`wasmqq-sim`) are crates
 //! of their own under `host/`.
 
+pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod dispatch;

@@ -97,7 +97,7 @@ fn try_prints_the_plugin_actions() {
         "plugin",
         "try",
         wasm("echo").to_str().unwrap(),
-        "!say hi there",
+        "!echo hi there",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "reply: hi there\n");
@@ -116,4 +116,46 @@ fn try_prints_the_plugin_actions() {
     let out = wasmqq(&["plugin", "try", counter.to_str().unwrap(), "!nope"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("has no command \"nope\" (its commands: count)"));
+}
+
+#[test]
+fn demo_reads_a_script_and_prints_the_bot_replies() {
+    use std::io::Write;
+    let plugins = tempfile::tempdir().unwrap();
+    for name in ["echo", "counter"] {
+        std::fs::copy(wasm(name), plugins.path().join(format!("{name}.wasm"))).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmqq"))
+        .args(["demo", "--plugins", plugins.path().to_str().unwrap()])
+        .env("RUST_LOG", "off")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start demo");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"!echo hello\n:group wasmqq dev\n!count\n!count\n:as bob\n!plugins\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let expected = [
+        "Alice (a private chat): !echo hello",
+        "bot (to Alice): hello",
+        "you are Alice (10001) in group \"wasmqq dev\"",
+        "bot (in group \"wasmqq dev\"): Count for this chat: 1",
+        "bot (in group \"wasmqq dev\"): Count for this chat: 2",
+        "you are Bob (10002) in group \"wasmqq dev\"",
+        "bot (in group \"wasmqq dev\"): Sorry, !plugins is only for bot admins.",
+    ];
+    let mut rest = text.as_str();
+    for line in expected {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("missing {line:?} (in order) in:\n{text}"));
+        rest = &rest[at + line.len()..];
+    }
 }

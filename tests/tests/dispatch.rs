@@ -16,7 +16,7 @@ async fn commands_aliases_and_triggers_reach_their_plugins() {
     let g = group(1, "dev");
     bot.say(&g, BOB, "!echo hello there");
     assert_eq!(bot.reply_text().await, "hello there");
-    bot.say(&g, BOB, "/say \"quoted words\"");
+    bot.say(&g, BOB, "/echo \"quoted words\"");
     assert_eq!(bot.reply_text().await, "\"quoted words\"");
     bot.say(&g, BOB, "!r d20");
     assert!(bot.reply_text().await.starts_with("🎲 d20: "));

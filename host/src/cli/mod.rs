@@ -1,6 +1,8 @@
 //! The `wasmqq` command line.
 
+mod demo;
 mod plugin;
+mod run;
 mod sim;
 
 use std::net::SocketAddr;
@@ -18,6 +20,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole bot against the embedded WebQQ simulator, with a chat
+    /// prompt where you speak as a friend or group member.
+    Demo(demo::DemoArgs),
+    /// Run the bot for real: log in to WebQQ (QR code), load the plugin
+    /// folder and answer until ctrl-c.
+    Run {
+        /// The configuration file (see config/wasmqq.toml).
+        #[arg(long, default_value = "wasmqq.toml")]
+        config: PathBuf,
+    },
     /// Work with plugin files: inspect one, or try a command against it.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -71,6 +83,8 @@ impl Cli {
                 group,
             }) => plugin::try_message(&file, &message, &grant, group).await,
             Command::Sim { listen, population } => sim::run(listen, population).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Run { config } => run::run(&config).await,
         }
     }
 }

@@ -27,6 +27,7 @@ use tracing::Instrument;
 
 use crate::plugins::{Registry, Toggles};
 use crate::runtime::abi::{Action, Capability, Chat, ChatKind, CommandCall, Message, Segment};
+use crate::runtime::host::DueTimer;
 use crate::runtime::{Call, CallError, PluginHandle};
 use order::Sequencer;
 use parse::parse_command;
@@ -165,6 +166,52 @@ impl Dispatcher {
         self.sequencer.push(chat, work);
     }
 
+    /// Deliver a due timer to its plugin's `on-timer`; replies go to the
+    /// chat the timer was scheduled from, in that chat's order. The timer
+    /// is marked delivered once the plugin was called.
+    pub fn handle_timer(self: &Arc<Self>, due: DueTimer) {
+        let snapshot = self.registry.snapshot();
+        let Some(plugin) = snapshot.plugin(&due.plugin).cloned() else {
+            tracing::warn!(
+                plugin = %due.plugin,
+                timer = due.event.id,
+                "timer due for a plugin that is not loaded; it is kept for later"
+            );
+            return;
+        };
+        let chat = due.event.chat.map(|c| ChatAddress::new(c, None));
+        let span = tracing::info_span!("timer", plugin = %due.plugin, timer = due.event.id);
+        let target = chat.clone();
+        let work = tokio::spawn(
+            async move {
+                let event = due.event.clone();
+                let result = plugin.call(Call::Timer(event)).await;
+                due.delivered().await;
+                match (result, target) {
+                    (Ok(actions), Some(chat)) => actions
+                        .into_iter()
+                        .filter_map(|action| action_to_reply(&plugin, action, &chat))
+                        .collect(),
+                    (Ok(actions), None) => {
+                        if !actions.is_empty() {
+                            tracing::warn!("timer without a chat answered with replies; dropped");
+                        }
+                        Vec::new()
+                    }
+                    (Err(e), _) => {
+                        tracing::warn!("on-timer failed: {e}");
+                        Vec::new()
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        match chat {
+            Some(chat) => self.sequencer.push(chat, work),
+            None => drop(work),
+        }
+    }
+
     async fn route(self: Arc<Self>, incoming: Incoming) -> Vec<Reply> {
         let text = plain_text(&incoming.message.segments);
         let Some(parsed) = parse_command(&text, &self.prefixes) else {
@@ -230,41 +277,11 @@ impl Dispatcher {
         match plugin.call(call).await {
             Ok(actions) => actions
                 .into_iter()
-                .filter_map(|action| self.action_reply(plugin, action, incoming))
+                .filter_map(|action| action_to_reply(plugin, action, &incoming.chat))
                 .collect(),
             Err(e) => {
                 tracing::warn!(plugin = %name, "call failed: {e}");
                 vec![self.host_reply(incoming, &failure_text(plugin, &e, self.prefix()))]
-            }
-        }
-    }
-
-    fn action_reply(
-        &self,
-        plugin: &PluginHandle,
-        action: Action,
-        incoming: &Incoming,
-    ) -> Option<Reply> {
-        let origin = plugin.name().to_string();
-        match action {
-            Action::Reply(segments) => Some(Reply {
-                to: incoming.chat.clone(),
-                segments,
-                origin,
-            }),
-            Action::Send(out) => {
-                if !plugin.grants().allows(Capability::Send) {
-                    tracing::warn!(
-                        plugin = %origin,
-                        "plugin returned a send action without the \"send\" capability; dropped"
-                    );
-                    return None;
-                }
-                Some(Reply {
-                    to: ChatAddress::new(out.chat, None),
-                    segments: out.segments,
-                    origin,
-                })
             }
         }
     }
@@ -281,6 +298,34 @@ impl Dispatcher {
         incoming
             .sender_qq
             .is_some_and(|qq| self.admins.contains(&qq))
+    }
+}
+
+/// The reply for one action of `plugin` answering in `chat`. A send to
+/// another chat needs the `send` capability; without it the action is
+/// dropped with a log line.
+fn action_to_reply(plugin: &PluginHandle, action: Action, chat: &ChatAddress) -> Option<Reply> {
+    let origin = plugin.name().to_string();
+    match action {
+        Action::Reply(segments) => Some(Reply {
+            to: chat.clone(),
+            segments,
+            origin,
+        }),
+        Action::Send(out) => {
+            if !plugin.grants().allows(Capability::Send) {
+                tracing::warn!(
+                    plugin = %origin,
+                    "plugin returned a send action without the \"send\" capability; dropped"
+                );
+                return None;
+            }
+            Some(Reply {
+                to: ChatAddress::new(out.chat, None),
+                segments: out.segments,
+                origin,
+            })
+        }
     }
 }
 

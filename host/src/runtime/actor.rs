@@ -207,13 +207,8 @@ impl Actor {
     }
 
     async fn rebuild(&mut self) {
-        let setup = self.setup.clone();
-        match Instance::start(&self.runtime, &self.shared.compiled, &move |_| {
-            setup.clone()
-        })
-        .await
-        {
-            Ok((instance, _, _)) => self.instance = Some(instance),
+        match Instance::restart(&self.runtime, &self.shared.compiled, &self.setup).await {
+            Ok(instance) => self.instance = Some(instance),
             Err(e) => tracing::error!("cannot rebuild the plugin instance: {e}"),
         }
     }

@@ -81,6 +81,28 @@ impl Instance {
         compiled: &Compiled,
         setup: &(dyn Fn(&PluginInfo) -> PluginSetup + Send + Sync),
     ) -> Result<(Instance, PluginInfo, PluginSetup), LoadError> {
+        Self::start_inner(runtime, compiled, setup, true).await
+    }
+
+    /// Like [`Instance::start`] for a plugin whose metadata was already
+    /// validated (rebuilding after a fault): skips compiling its triggers.
+    pub(crate) async fn restart(
+        runtime: &Runtime,
+        compiled: &Compiled,
+        setup: &PluginSetup,
+    ) -> Result<Instance, LoadError> {
+        let setup = setup.clone();
+        Self::start_inner(runtime, compiled, &move |_| setup.clone(), false)
+            .await
+            .map(|(instance, _, _)| instance)
+    }
+
+    async fn start_inner(
+        runtime: &Runtime,
+        compiled: &Compiled,
+        setup: &(dyn Fn(&PluginInfo) -> PluginSetup + Send + Sync),
+        validate: bool,
+    ) -> Result<(Instance, PluginInfo, PluginSetup), LoadError> {
         let path = compiled.path();
         let fail = |stage: &'static str, message: String| LoadError::Start {
             path: path.into(),
@@ -106,10 +128,12 @@ impl Instance {
             .call_describe(&mut store)
             .await
             .map_err(|e| fail("describe", trap_message(&store, &e, &limits)))?;
-        info::validate(&info).map_err(|message| LoadError::Metadata {
-            path: path.into(),
-            message,
-        })?;
+        if validate {
+            info::validate(&info).map_err(|message| LoadError::Metadata {
+                path: path.into(),
+                message,
+            })?;
+        }
         let plugin: Arc<str> = Arc::from(info.name.as_str());
         let setup = setup(&info);
         store.data_mut().plugin = plugin.clone();

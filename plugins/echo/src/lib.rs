@@ -8,12 +8,7 @@ impl Plugin for Echo {
     fn describe(&self) -> PluginInfo {
         PluginInfo::new("echo", env!("CARGO_PKG_VERSION"))
             .description("Repeats what you say")
-            .command(
-                CommandSpec::new("echo")
-                    .alias("say")
-                    .usage("TEXT")
-                    .help("say TEXT back"),
-            )
+            .command(CommandSpec::new("echo").usage("TEXT").help("say TEXT back"))
     }
 
     fn on_command(&mut self, call: CommandCall) -> Vec<Action> {

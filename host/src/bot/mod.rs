@@ -1,0 +1,263 @@
+//! The bot: the WebQQ client, the plugin registry, the dispatcher and the
+//! outbox joined into one running product.
+//!
+//! Data flow: client events → [`Dispatcher`] → plugin actors → replies in
+//! per-chat order → [`Outbox`] (persisted) → client sends. Timers from the
+//! store come back through the dispatcher as `on-timer` calls.
+
+mod contacts;
+pub mod convert;
+mod sink;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use wasmqq_webqq::{Client, Event, Events, Observer};
+
+use crate::config::Config;
+use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::outbox::{self, Outbox, OutboxError};
+use crate::plugins::{Registry, SetupFn, Toggles, TogglesError, Watcher};
+use crate::runtime::abi::PluginInfo;
+use crate::runtime::host::{
+    DueTimer, HttpFetcher, HttpLimits, HttpSetupError, KvQuota, Services, TimerLimits, TimerService,
+};
+use crate::runtime::{Grants, PluginSetup, Runtime, RuntimeConfig, RuntimeError};
+use crate::store::{SqliteKv, Store, StoreError};
+pub use contacts::ClientContacts;
+pub use sink::OutboxSink;
+
+/// Why the bot could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// A folder could not be created.
+    #[error("{path}: cannot create folder: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Logging in to WebQQ failed.
+    #[error("WebQQ login failed: {0}")]
+    Login(#[from] wasmqq_webqq::Error),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The outbox failed.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    /// The toggles file failed.
+    #[error(transparent)]
+    Toggles(#[from] TogglesError),
+    /// The plugin runtime could not start.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// The HTTP client for plugins could not be built.
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+    /// The plugin folder could not be read or watched.
+    #[error("plugin folder {path}: {message}")]
+    PluginDir {
+        /// The folder.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// A running bot.
+pub struct Bot {
+    client: Client,
+    registry: Arc<Registry>,
+    dispatcher: Arc<Dispatcher>,
+    outbox: Outbox,
+    events: Events,
+    timers: mpsc::Receiver<DueTimer>,
+    timer_task: tokio::task::JoinHandle<()>,
+    _watcher: Watcher,
+}
+
+/// Grants and `init` configuration of each plugin from `[plugins.<name>]`.
+fn plugin_setup(config: &Config) -> SetupFn {
+    let plugins = config.plugins.clone();
+    Arc::new(move |info: &PluginInfo| {
+        let pc = plugins.get(&info.name).cloned().unwrap_or_default();
+        if !pc.enabled {
+            return None;
+        }
+        let grants: Grants = pc.grants.iter().copied().collect();
+        let grants = grants
+            .with_http_allow(&pc.http_allow)
+            .unwrap_or_else(|e| {
+                tracing::error!(plugin = %info.name, "http_allow ignored: {e}");
+                Grants::NONE
+            })
+            .with_kv_quota(KvQuota {
+                max_bytes: pc.kv_quota_bytes,
+                max_keys: pc.kv_quota_keys,
+            });
+        for cap in &info.capabilities {
+            if !grants.allows(*cap) {
+                tracing::info!(
+                    plugin = %info.name,
+                    "plugin requests capability \"{cap}\", which the configuration does not grant"
+                );
+            }
+        }
+        Some(PluginSetup {
+            grants,
+            config: pc.init_json(),
+        })
+    })
+}
+
+fn create_dir(path: &std::path::Path) -> Result<(), BotError> {
+    std::fs::create_dir_all(path).map_err(|source| BotError::Folder {
+        path: path.into(),
+        source,
+    })
+}
+
+impl Bot {
+    /// Log in (restoring the saved session when the server accepts it),
+    /// open the database and the outbox (resuming undelivered messages),
+    /// load the plugin folder and start watching it.
+    pub async fn start(config: Config, observer: Observer) -> Result<Bot, BotError> {
+        let data = config.bot.data_dir.clone();
+        create_dir(&data)?;
+        create_dir(&config.bot.plugin_dir)?;
+
+        let client = Client::connect(config.client_config(), observer).await?;
+        let outbox = Outbox::open(
+            &data.join(outbox::FILE_NAME),
+            Arc::new(client.clone()),
+            outbox::OutboxConfig {
+                max_attempts: config.outbox.max_attempts,
+                retry_base: std::time::Duration::from_millis(config.outbox.retry_base_ms),
+                retry_max: std::time::Duration::from_millis(config.outbox.retry_max_ms),
+                ..outbox::OutboxConfig::default()
+            },
+        )?;
+        let sink = Arc::new(OutboxSink {
+            outbox: outbox.clone(),
+            client: client.clone(),
+        });
+
+        let store = Store::open(crate::store::default_path(&data))?;
+        let timers = TimerService::open(&store, TimerLimits::default())?;
+        let services = Services {
+            kv: Some(Arc::new(SqliteKv::new(&store)?)),
+            timers: Some(timers.clone()),
+            outbound: Some(sink.clone()),
+            contacts: Some(Arc::new(ClientContacts(client.clone()))),
+            http: Some(HttpFetcher::new(HttpLimits::default())?),
+        };
+        let runtime = Runtime::new(RuntimeConfig {
+            limits: config.limits.clone(),
+            cache_dir: Some(data.join("cache")),
+            services,
+        })?;
+
+        let registry = Registry::new(runtime, &config.bot.plugin_dir, plugin_setup(&config));
+        let dir_err = |message: String| BotError::PluginDir {
+            path: config.bot.plugin_dir.clone(),
+            message,
+        };
+        let loaded = registry
+            .load_all()
+            .await
+            .map_err(|e| dir_err(e.to_string()))?;
+        let watcher = Watcher::start(registry.clone()).map_err(|e| dir_err(e.to_string()))?;
+        tracing::info!(loaded, dir = %config.bot.plugin_dir.display(), "plugins loaded");
+
+        let toggles = Arc::new(Toggles::open(data.join("toggles.json"))?);
+        let dispatcher = Dispatcher::new(
+            DispatchConfig {
+                prefixes: config.bot.prefixes.clone(),
+                admins: config.bot.admins.clone(),
+                user_cooldown: config.rate_limit.user_cooldown(),
+                chat_cooldown: config.rate_limit.chat_cooldown(),
+            },
+            registry.clone(),
+            toggles,
+            sink,
+        );
+        let (timer_tx, timer_rx) = mpsc::channel(64);
+        let timer_task = timers.start(timer_tx);
+        let events = client
+            .events()
+            .expect("a freshly connected client hands out its events");
+        Ok(Bot {
+            client,
+            registry,
+            dispatcher,
+            outbox,
+            events,
+            timers: timer_rx,
+            timer_task,
+            _watcher: watcher,
+        })
+    }
+
+    /// The logged-in client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The plugin registry.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The outbox.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Handle events until `shutdown` completes or the client stops, then
+    /// stop cleanly: the poll loop ends, the session is saved, undelivered
+    /// messages stay in the outbox for the next start.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => {
+                    tracing::info!("shutting down");
+                    break;
+                }
+                due = self.timers.recv() => {
+                    if let Some(due) = due {
+                        self.dispatcher.handle_timer(due);
+                    }
+                }
+                event = self.events.recv() => match event {
+                    Some(Event::Message(m)) => {
+                        let book = self.client.contacts();
+                        let own = self.client.uin();
+                        if m.sender == own {
+                            continue;
+                        }
+                        self.dispatcher.handle(convert::incoming(&m, &book, own));
+                    }
+                    Some(Event::Stopped { reason }) => {
+                        tracing::error!("WebQQ client stopped: {reason}");
+                        break;
+                    }
+                    Some(other) => tracing::info!(event = ?other, "WebQQ event"),
+                    None => {
+                        tracing::error!("WebQQ client closed its events");
+                        break;
+                    }
+                },
+            }
+        }
+        self.timer_task.abort();
+        // The outbox first: a send in flight gets its grace period while
+        // the client still works; undelivered messages stay on disk.
+        self.outbox.shutdown().await;
+        self.client.shutdown().await;
+    }
+}

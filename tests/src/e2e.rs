@@ -1,0 +1,227 @@
+//! The whole bot against the in-process simulator, driven as a user would:
+//! through the simulator's HTTP control API and a plugin folder.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use wasmqq::bot::Bot;
+use wasmqq::config::Config;
+use wasmqq_sim::{SimConfig, SimHandle};
+use wasmqq_webqq::Observer;
+
+use crate::wasm;
+
+/// The admin of test bots (Alice in the built-in population).
+pub const ALICE: u64 = 10001;
+/// A non-admin (Bob).
+pub const BOB: u64 = 10002;
+/// The group "wasmqq dev" (Alice, Bob, Dave).
+pub const DEV: u64 = 300001;
+/// The group "Family" (Carol, Bob).
+pub const FAMILY: u64 = 300002;
+
+/// A simulator plus the folders a bot keeps its state and plugins in.
+pub struct World {
+    /// The in-process simulator.
+    pub sim: SimHandle,
+    http: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+/// A running bot; stop it with [`RunningBot::stop`].
+pub struct RunningBot {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    /// The outbox, to look at pending messages.
+    pub outbox: wasmqq::outbox::Outbox,
+}
+
+impl RunningBot {
+    /// Stop the bot as ctrl-c would, waiting for a clean shutdown.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+impl World {
+    /// A simulator with the built-in population and an empty plugin folder.
+    pub async fn new() -> World {
+        let sim = wasmqq_sim::start(
+            SimConfig {
+                qr_auto_confirm: Some(Duration::from_millis(100)),
+                poll_hold: Duration::from_secs(5),
+                ..SimConfig::default()
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .expect("simulator");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+        World {
+            sim,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    /// The bot's drop-in folder.
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.dir.path().join("plugins")
+    }
+
+    /// Copy a built plugin into the folder as `file`.
+    pub fn drop_plugin(&self, name: &str, file: &str) {
+        let tmp = self.plugin_dir().join(format!("{file}.part"));
+        std::fs::copy(wasm(name), &tmp).unwrap();
+        std::fs::rename(&tmp, self.plugin_dir().join(file)).unwrap();
+    }
+
+    /// The bot configuration: this simulator, Alice as admin, quick pacing,
+    /// no cooldowns.
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        config.bot.data_dir = self.dir.path().join("data");
+        config.bot.plugin_dir = self.plugin_dir();
+        config.bot.admins = vec![ALICE];
+        config.webqq.server = Some(self.sim.addr());
+        config.webqq.send_interval_ms = 50;
+        config.rate_limit.user_cooldown_ms = 0;
+        config.outbox.retry_base_ms = 100;
+        config.outbox.retry_max_ms = 500;
+        config
+    }
+
+    /// Start a bot with `config` (logging in, or restoring the session).
+    pub async fn start_bot(&self, config: Config) -> RunningBot {
+        let bot = Bot::start(config, Observer::silent())
+            .await
+            .expect("bot starts");
+        let outbox = bot.outbox().clone();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(bot.run(async {
+            let _ = stopped.await;
+        }));
+        RunningBot { stop, task, outbox }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.sim.addr())
+    }
+
+    /// `POST /_sim/messages`: `from` says `text` in a group.
+    pub async fn say_in_group(&self, group: u64, from: u64, text: &str) {
+        self.post(
+            "/_sim/messages",
+            json!({"chat": "group", "from": from, "to": group, "text": text}),
+        )
+        .await;
+    }
+
+    /// `POST /_sim/messages`: a friend says `text` to the bot.
+    pub async fn say_as_friend(&self, from: u64, text: &str) {
+        self.post(
+            "/_sim/messages",
+            json!({"chat": "friend", "from": from, "text": text}),
+        )
+        .await;
+    }
+
+    /// `POST /_sim/faults`.
+    pub async fn fault(&self, spec: Value) {
+        self.post("/_sim/faults", spec).await;
+    }
+
+    /// `DELETE /_sim/faults`: clear every armed fault.
+    pub async fn clear_faults(&self) {
+        let r = self
+            .http
+            .delete(self.url("/_sim/faults"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let value: Value = r.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path} {body}: {status} {value}");
+        value
+    }
+
+    /// `GET /_sim/sent`: everything the bot sent, as (chat kind, to, text).
+    pub async fn sent(&self) -> Vec<(String, u64, String)> {
+        let all: Vec<Value> = self
+            .http
+            .get(self.url("/_sim/sent"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        all.iter()
+            .map(|m| {
+                (
+                    m["chat"].as_str().unwrap_or_default().to_string(),
+                    m["to"].as_u64().unwrap_or_default(),
+                    m["text"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Wait (up to 10 s) for the `n`th message the bot sends (1-based) and
+    /// return its text; fails naming what was sent instead.
+    pub async fn nth_sent(&self, n: usize) -> (String, u64, String) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let sent = self.sent().await;
+            if sent.len() >= n {
+                return sent[n - 1].clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bot sent {} messages, waited for {n}: {sent:?}",
+                sent.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Say `text` in `group` until the bot's next answer there is `want`
+    /// (the folder watcher takes a moment); up to 5 s.
+    pub async fn until_group_answer(&self, group: u64, from: u64, text: &str, want: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let n = self.sent().await.len();
+            self.say_in_group(group, from, text).await;
+            let (_, to, got) = self.nth_sent(n + 1).await;
+            assert_eq!(to, group);
+            if got == want {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "still {got:?}, wanted {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}

@@ -1,0 +1,158 @@
+//! The bot end to end: the simulator's control API in, a plugin folder,
+//! and what the simulator saw the bot send out.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wasmqq_tests::e2e::{ALICE, BOB, DEV, FAMILY, World};
+
+#[tokio::test]
+async fn dropped_plugin_answers_in_a_group_and_can_be_replaced() {
+    let world = World::new().await;
+    let bot = world.start_bot(world.config()).await;
+
+    world.say_in_group(DEV, BOB, "!echo hi").await;
+    assert_eq!(
+        world.nth_sent(1).await,
+        (
+            "group".into(),
+            DEV,
+            "I don't know the command !echo. Try !help.".into()
+        )
+    );
+
+    world.drop_plugin("echo", "echo.wasm");
+    world
+        .until_group_answer(DEV, BOB, "!echo hello group", "hello group")
+        .await;
+
+    world.drop_plugin("echo-v2", "echo.wasm");
+    world
+        .until_group_answer(DEV, BOB, "!echo hello group", "v2: hello group")
+        .await;
+
+    std::fs::remove_file(world.plugin_dir().join("echo.wasm")).unwrap();
+    world
+        .until_group_answer(
+            DEV,
+            BOB,
+            "!echo gone",
+            "I don't know the command !echo. Try !help.",
+        )
+        .await;
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn disable_in_one_group_only_and_non_admins_are_refused() {
+    let world = World::new().await;
+    world.drop_plugin("echo", "echo.wasm");
+    let bot = world.start_bot(world.config()).await;
+
+    world.say_in_group(DEV, BOB, "!disable echo here").await;
+    assert_eq!(
+        world.nth_sent(1).await.2,
+        "Sorry, !disable is only for bot admins."
+    );
+
+    // Alice's QQ number is known to the bot from the discussion she shares
+    // with it (SmartQQ hides QQ numbers elsewhere).
+    world.say_in_group(DEV, ALICE, "!disable echo here").await;
+    assert_eq!(
+        world.nth_sent(2).await.2,
+        "echo is now disabled in this chat."
+    );
+
+    world.say_in_group(DEV, BOB, "!echo in dev").await;
+    world.say_in_group(FAMILY, BOB, "!echo in family").await;
+    assert_eq!(
+        world.nth_sent(3).await,
+        ("group".into(), FAMILY, "in family".into())
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        world.sent().await.len(),
+        3,
+        "echo answered in the disabled group"
+    );
+
+    world.say_as_friend(ALICE, "!plugins").await;
+    assert_eq!(
+        world.nth_sent(4).await.2,
+        "echo 0.1.0 — ok, 1 calls, 0 faults"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_faulting_plugin_is_quarantined_while_others_answer() {
+    let world = World::new().await;
+    world.drop_plugin("echo", "echo.wasm");
+    world.drop_plugin("hostile", "hostile.wasm");
+    let bot = world.start_bot(world.config()).await;
+
+    for i in 1..=3 {
+        world.say_in_group(DEV, BOB, "!panic").await;
+        let (_, _, text) = world.nth_sent(i).await;
+        assert!(
+            text.starts_with("Sorry, the hostile plugin could not answer: it crashed."),
+            "{text}"
+        );
+    }
+    assert!(
+        world
+            .nth_sent(3)
+            .await
+            .2
+            .contains("quarantined after 3 failures")
+    );
+    world.say_in_group(DEV, BOB, "!ok").await;
+    assert!(
+        world
+            .nth_sent(4)
+            .await
+            .2
+            .starts_with("The hostile plugin is quarantined")
+    );
+    world.say_in_group(DEV, BOB, "!echo alive").await;
+    assert_eq!(world.nth_sent(5).await.2, "alive");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn undelivered_replies_survive_a_restart_and_are_delivered_once() {
+    let world = World::new().await;
+    world.drop_plugin("echo", "echo.wasm");
+    let bot = world.start_bot(world.config()).await;
+    world.say_in_group(DEV, BOB, "!echo warm up").await;
+    assert_eq!(world.nth_sent(1).await.2, "warm up");
+
+    // Every group send fails from now on: the reply stays in the outbox.
+    world
+        .fault(json!({"endpoint": "send_qun_msg2", "http_status": 502, "times": 1000}))
+        .await;
+    world
+        .say_in_group(DEV, BOB, "!echo survive the restart")
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while bot.outbox.pending().unwrap() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reply never reached the outbox"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bot.stop().await;
+    assert_eq!(world.sent().await.len(), 1);
+
+    world.clear_faults().await;
+    let bot = world.start_bot(world.config()).await;
+    assert_eq!(
+        world.nth_sent(2).await,
+        ("group".into(), DEV, "survive the restart".into())
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(world.sent().await.len(), 2, "delivered more than once");
+    assert_eq!(bot.outbox.pending().unwrap(), 0);
+    bot.stop().await;
+}
