@@ -156,3 +156,42 @@ async fn undelivered_replies_survive_a_restart_and_are_delivered_once() {
     assert_eq!(bot.outbox.pending().unwrap(), 0);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_reminder_fires_in_the_group_it_was_asked_in_even_across_a_restart() {
+    let world = World::new().await;
+    world.drop_plugin("remind", "remind.wasm");
+    let mut config = world.config();
+    config
+        .plugins
+        .entry("remind".into())
+        .or_default()
+        .grants
+        .push(wasmqq::runtime::abi::Capability::Timers);
+
+    let bot = world.start_bot(config.clone()).await;
+    world.say_in_group(DEV, BOB, "!remind 1s stretch").await;
+    let (_, to, ack) = world.nth_sent(1).await;
+    assert_eq!(to, DEV);
+    assert!(ack.contains("stretch"), "{ack}");
+    let (_, to, fired) = world.nth_sent(2).await;
+    assert_eq!(to, DEV);
+    assert!(fired.ends_with("Reminder: stretch"), "{fired}");
+    assert!(fired.starts_with("@Bob"), "mentions who asked: {fired}");
+
+    // A reminder due while the bot is down fires once when it is back.
+    world
+        .say_in_group(FAMILY, BOB, "!remind 2s call home")
+        .await;
+    assert_eq!(world.nth_sent(3).await.1, FAMILY);
+    bot.stop().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(world.sent().await.len(), 3);
+    let bot = world.start_bot(config).await;
+    let (_, to, fired) = world.nth_sent(4).await;
+    assert_eq!(to, FAMILY);
+    assert!(fired.contains("Reminder: call home"), "{fired}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(world.sent().await.len(), 4, "the late reminder fired twice");
+    bot.stop().await;
+}

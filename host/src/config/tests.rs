@@ -240,7 +240,7 @@ fn validation_errors_name_line_and_key() {
         "[plugins.title]\ngrants = [\"http\"]\nhttp_allow = [\n  \"example.com\",\n  \"https://example.org/\",\n]\n",
     );
     assert_eq!((line, key.as_str()), (5, "plugins.title.http_allow[1]"));
-    assert!(message.contains("without a scheme"), "{message}");
+    assert!(message.contains("not a URL"), "{message}");
 
     let (line, _, key, message) = invalid("[limits]\nactions = 0\n");
     assert_eq!((line, key.as_str()), (2, "limits.actions"));

@@ -168,7 +168,10 @@ fn split_port(e: &str) -> Result<(&str, Option<u16>), String> {
         }
     };
     let port = port
-        .map(|p| p.parse::<u16>().map_err(|_| format!("bad port {p:?}")))
+        .map(|p| match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("bad port {p:?}")),
+        })
         .transpose()?;
     Ok((host, port))
 }
