@@ -159,3 +159,104 @@ fn demo_reads_a_script_and_prints_the_bot_replies() {
         rest = &rest[at + line.len()..];
     }
 }
+
+/// A minimal HTTP/1.0 exchange with the simulator's control API.
+fn http(addr: &str, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the simulator");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+/// Kills the child process when dropped, so a failing test leaves nothing behind.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn run_serves_a_plugin_folder_against_a_standalone_simulator() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let _sim = Running(
+        Command::new(env!("CARGO_BIN_EXE_wasmqq"))
+            .args(["sim", "--listen", &addr])
+            .env("RUST_LOG", "off")
+            .spawn()
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("plugins.d")).unwrap();
+    std::fs::copy(wasm("echo"), dir.path().join("plugins.d/echo.wasm")).unwrap();
+    let config = dir.path().join("wasmqq.toml");
+    std::fs::write(
+        &config,
+        format!("[webqq]\nserver = \"{addr}\"\nsend_interval_ms = 100\n"),
+    )
+    .unwrap();
+    let _bot = Running(
+        Command::new(env!("CARGO_BIN_EXE_wasmqq"))
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env("RUST_LOG", "off")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Messages injected before the bot is logged in wait for its session.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut injected = false;
+    loop {
+        if !injected {
+            injected = std::net::TcpStream::connect(&addr).is_ok()
+                && http(
+                    &addr,
+                    "POST",
+                    "/_sim/messages",
+                    r#"{"chat":"friend","from":10001,"text":"!echo from a real run"}"#,
+                )
+                .contains("msg_id");
+        }
+        if injected && http(&addr, "GET", "/_sim/sent", "").contains("from a real run") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bot never answered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The session and the plugin data live in the data folder next to the file.
+    assert!(dir.path().join("data/session.json").exists());
+}
+
+#[test]
+fn run_refuses_a_bad_configuration_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[bot]\nprefix = [\"!\"]\n").unwrap();
+    let out = wasmqq(&["run", "--config", config.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.toml:2:1: bot.prefix: unknown key"),
+        "{err}"
+    );
+}

@@ -324,7 +324,16 @@ impl Config {
             source,
         })?;
         let mut config = Config::parse(&text, path)?;
-        config.resolve_paths(path.parent().unwrap_or(Path::new("")));
+        // An absolute base keeps the resolved paths independent of the
+        // current directory (and `resolve_paths` idempotent).
+        let base = path.parent().unwrap_or(Path::new(""));
+        let base = std::path::absolute(if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base
+        })
+        .unwrap_or_else(|_| base.to_path_buf());
+        config.resolve_paths(&base);
         Ok(config)
     }
 
