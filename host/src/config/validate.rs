@@ -115,7 +115,6 @@ fn plugin_name(name: &str) -> Result<(), String> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
