@@ -7,14 +7,40 @@ WASM_CRATES := $(EXAMPLES) $(patsubst tests/fixtures/%/Cargo.toml,%,$(wildcard t
 DEMO_DIR := target/demo-plugins
 WASM_DIR := target/$(WASM_TARGET)/release
 
-.PHONY: demo test plugins wasm-target
+# Python example plugins (a folder with app.py), built by componentize-py from
+# PyPI, pinned and installed into a virtualenv under target/ on first use.
+PY_PLUGINS := $(patsubst plugins/%/app.py,%,$(wildcard plugins/*/app.py))
+PY_VENV := target/py
+COMPONENTIZE_PY_VERSION := 0.25.1
+COMPONENTIZE_PY := $(PY_VENV)/bin/componentize-py
+WIT_DIR := plugin-api/wit/since_v0.1.0
+
+.PHONY: demo test plugins python-plugins wasm-target
 
 wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
 # Build every plugin and fixture once, as wasm32-wasip2 components.
-plugins: wasm-target
+plugins: wasm-target python-plugins
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(WASM_CRATES))
+
+# The Python plugins, when componentize-py can be installed (else a warning:
+# the tests that need them say they are skipped).
+python-plugins: $(foreach p,$(PY_PLUGINS),$(WASM_DIR)/$(subst -,_,$(p)).wasm)
+
+$(COMPONENTIZE_PY):
+	@python3 -m venv $(PY_VENV) && $(PY_VENV)/bin/pip install -q componentize-py==$(COMPONENTIZE_PY_VERSION) \
+	  || echo "warning: cannot install componentize-py $(COMPONENTIZE_PY_VERSION) into $(PY_VENV); Python plugins are not built"
+
+define python_plugin
+$(WASM_DIR)/$(subst -,_,$(1)).wasm: $(wildcard plugins/$(1)/*.py) $(wildcard $(WIT_DIR)/*.wit) | $(COMPONENTIZE_PY)
+	@mkdir -p $(WASM_DIR)
+	@if [ -x $(COMPONENTIZE_PY) ]; then \
+	  echo "componentize-py: plugins/$(1) -> $$@"; \
+	  $(COMPONENTIZE_PY) -d $(WIT_DIR) -w plugin componentize -p plugins/$(1) app -o $$@.tmp && mv $$@.tmp $$@; \
+	else echo "warning: componentize-py missing; skipping plugins/$(1)"; fi
+endef
+$(foreach p,$(PY_PLUGINS),$(eval $(call python_plugin,$(p))))
 
 # Run every test: unit, simulator, client, runtime and end-to-end.
 test: plugins

@@ -6,6 +6,7 @@ pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod dispatch;
+pub mod harness;
 pub mod outbox;
 pub mod plugins;
 pub mod runtime;

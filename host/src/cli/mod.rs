@@ -2,7 +2,9 @@
 
 mod demo;
 mod plugin;
+mod plugin_build;
 mod run;
+mod scaffold;
 mod sim;
 
 use std::net::SocketAddr;
@@ -30,7 +32,8 @@ enum Command {
         #[arg(long, default_value = "wasmqq.toml")]
         config: PathBuf,
     },
-    /// Work with plugin files: inspect one, or try a command against it.
+    /// Write plugins: create a project, build it, inspect a plugin file or
+    /// try commands against it.
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Run the WebQQ server simulator on its own (for tools and real clients).
@@ -53,21 +56,68 @@ enum PluginCommand {
         /// The plugin's `.wasm` file.
         file: PathBuf,
     },
-    /// Send one message to a plugin, without any network, and print the
-    /// actions it answers with.
+    /// Send messages to a plugin, without any network, and print the
+    /// actions it answers with. Commands go to `on-command` (aliases
+    /// resolved), text matching a trigger to `on-message`, as in the bot.
     ///
-    /// Example: wasmqq plugin try dice.wasm "!roll 2d6"
+    /// Example: wasmqq plugin try dice.wasm "!roll 2d6" "!r 1d20"
     Try {
         /// The plugin's `.wasm` file.
         file: PathBuf,
-        /// The message text, e.g. "!roll 2d6".
-        message: String,
+        /// The message texts, sent in order to the same instance, e.g. "!roll 2d6".
+        #[arg(required = true)]
+        messages: Vec<String>,
         /// Capabilities to grant (kv is backed by memory here), e.g. --grant kv.
         #[arg(long, value_delimiter = ',')]
         grant: Vec<String>,
         /// Speak in a group with this id instead of a friend chat.
         #[arg(long)]
         group: Option<u64>,
+        /// The JSON configuration object passed to the plugin's `init`.
+        #[arg(long, default_value = "{}")]
+        config: String,
+        /// Fail (exit status 1) unless some reply contains this text.
+        #[arg(long)]
+        expect: Option<String>,
+        /// Keep compiled components here (default: ~/.cache/wasmqq/components),
+        /// so a large plugin (Python) compiles only once.
+        #[arg(long, conflicts_with = "no_cache")]
+        cache: Option<PathBuf>,
+        /// Compile the plugin afresh, without the component cache.
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// Create a plugin project with one command and a test.
+    ///
+    /// Example: wasmqq plugin new weather && cd weather && wasmqq plugin build
+    New {
+        /// The plugin's name: lowercase letters, digits and '-'; also its
+        /// crate name, its file name and its command.
+        name: String,
+        /// The language of the plugin.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: scaffold::Lang,
+        /// Where to create the project (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A wasmqq checkout (or its plugin-api/ folder) for the SDK path
+        /// dependency; found automatically when run inside one.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Build a plugin project (cargo for Rust, componentize-py for Python)
+    /// and copy the `.wasm` into the bot's plugin folder; prints its path.
+    Build {
+        /// The project folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to put the `.wasm` (default: the configuration's plugin_dir,
+        /// `plugins.d`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The configuration whose plugin_dir is the default --out.
+        #[arg(long, default_value = "wasmqq.toml")]
+        config: PathBuf,
     },
 }
 
@@ -78,10 +128,39 @@ impl Cli {
             Command::Plugin(PluginCommand::Check { file }) => plugin::check(&file).await,
             Command::Plugin(PluginCommand::Try {
                 file,
-                message,
+                messages,
                 grant,
                 group,
-            }) => plugin::try_message(&file, &message, &grant, group).await,
+                config,
+                expect,
+                cache,
+                no_cache,
+            }) => {
+                plugin::try_message(plugin::TryArgs {
+                    file: &file,
+                    messages: &messages,
+                    grant: &grant,
+                    group,
+                    config: &config,
+                    expect: expect.as_deref(),
+                    cache: cache.or_else(|| (!no_cache).then(plugin::default_cache_dir).flatten()),
+                })
+                .await
+            }
+            Command::Plugin(PluginCommand::New {
+                name,
+                lang,
+                dir,
+                sdk,
+            }) => scaffold::new(scaffold::NewArgs {
+                name,
+                lang,
+                dir,
+                sdk,
+            }),
+            Command::Plugin(PluginCommand::Build { dir, out, config }) => {
+                plugin_build::build(plugin_build::BuildArgs { dir, out, config })
+            }
             Command::Sim { listen, population } => sim::run(listen, population).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Run { config } => run::run(&config).await,

@@ -1,15 +1,14 @@
-//! `wasmqq plugin check` and `wasmqq plugin try`.
+//! `wasmqq plugin check` and `wasmqq plugin try` (a thin shell over
+//! [`crate::harness`]).
 
-use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
 use crate::dispatch::parse::parse_command;
-use crate::runtime::abi::{
-    Action, Capability, Chat, ChatKind, CommandCall, Message, PluginInfo, Segment,
-};
-use crate::runtime::{Call, Grants, Instance, PluginSetup, Runtime, RuntimeConfig, Services};
+use crate::harness::{PluginHarness, Session, render, reply_text};
+use crate::runtime::abi::{Capability, PluginInfo};
+use crate::runtime::{Instance, PluginSetup, Runtime, RuntimeConfig};
 
 pub(super) async fn check(file: &Path) -> anyhow::Result<()> {
     let runtime = Runtime::new(RuntimeConfig::default())?;
@@ -63,122 +62,81 @@ fn describe(info: &PluginInfo, abi: &str, hash: &str) -> String {
     out
 }
 
-pub(super) async fn try_message(
-    file: &Path,
-    text: &str,
-    grant: &[String],
-    group: Option<u64>,
-) -> anyhow::Result<()> {
-    let mut grants = Grants::NONE;
-    for name in grant {
+/// What `plugin try` was asked to do.
+pub(super) struct TryArgs<'a> {
+    pub file: &'a Path,
+    pub messages: &'a [String],
+    pub grant: &'a [String],
+    pub group: Option<u64>,
+    pub config: &'a str,
+    pub expect: Option<&'a str>,
+    pub cache: Option<PathBuf>,
+}
+
+/// Where `plugin try` keeps compiled components unless told otherwise:
+/// `$XDG_CACHE_HOME/wasmqq/components` or `~/.cache/wasmqq/components`.
+pub(super) fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("wasmqq").join("components"))
+}
+
+pub(super) async fn try_message(args: TryArgs<'_>) -> anyhow::Result<()> {
+    let mut builder = PluginHarness::builder(args.file).config(args.config);
+    for name in args.grant {
         let cap = Capability::from_name(name.trim()).with_context(|| {
             format!(
                 "--grant: unknown capability {name:?} (known: kv, timers, send, contacts, http)"
             )
         })?;
-        grants = grants.with(cap);
+        builder = builder.grant(cap);
     }
-    let runtime = Runtime::new(RuntimeConfig {
-        services: Services::with_memory_kv(),
-        ..RuntimeConfig::default()
-    })?;
-    let handle = runtime.start(file, grants, "{}").await?;
-    let info = handle.info().clone();
-    let chat = match group {
-        Some(id) => Chat {
-            kind: ChatKind::Group,
-            id,
-        },
-        None => Chat {
-            kind: ChatKind::Friend,
-            id: 10001,
-        },
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let message = Message {
-        id: 1,
-        chat,
-        sender: 10001,
-        sender_name: "you".into(),
-        segments: vec![Segment::Text(text.into())],
-        time: now,
-    };
-    let prefixes = vec!["!".to_string(), "/".to_string()];
-    let call = match parse_command(text, &prefixes) {
-        Some(parsed) => {
-            let Some(spec) = info.commands.iter().find(|c| {
-                c.name.eq_ignore_ascii_case(&parsed.name)
-                    || c.aliases
-                        .iter()
-                        .any(|a| a.eq_ignore_ascii_case(&parsed.name))
-            }) else {
-                let known: Vec<&str> = info.commands.iter().map(|c| c.name.as_str()).collect();
-                bail!(
-                    "plugin \"{}\" has no command \"{}\" (its commands: {})",
-                    info.name,
-                    parsed.name,
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    }
-                );
-            };
-            Call::Command(CommandCall {
-                name: spec.name.clone(),
-                args: parsed.args,
-                raw_args: parsed.raw_args,
-                message,
-            })
-        }
-        None => {
-            let matched = info
-                .triggers
-                .iter()
-                .filter_map(|t| regex::Regex::new(t).ok())
-                .any(|re| re.is_match(text));
-            if !matched {
-                bail!(
-                    "{text:?} is neither a command (start it with ! or /) nor matched by a trigger of plugin \"{}\"",
-                    info.name
-                );
-            }
-            Call::Message(message)
-        }
-    };
-    let actions = handle.call(call).await?;
-    if actions.is_empty() {
-        println!("(no actions)");
+    if let Some(dir) = args.cache {
+        builder = builder.cache_dir(dir);
     }
-    for action in &actions {
-        println!("{}", render_action(action));
+    let mut session = builder.start().await?;
+    if let Some(id) = args.group {
+        session.in_group(id);
+    }
+    let mut all = Vec::new();
+    for text in args.messages {
+        if args.messages.len() > 1 {
+            println!("> {text}");
+        }
+        let actions = session.message(text).await?;
+        if actions.is_empty() && !reaches_plugin(&session, text) {
+            bail!(
+                "{text:?} is neither a command (start it with ! or /) nor matched by a trigger of plugin \"{}\"",
+                session.info().name
+            );
+        }
+        if actions.is_empty() {
+            println!("(no actions)");
+        }
+        for action in &actions {
+            println!("{}", render(action));
+        }
+        all.extend(actions);
+    }
+    if let Some(expected) = args.expect {
+        let replies = reply_text(&all);
+        if !replies.contains(expected) {
+            bail!("--expect: no reply contains {expected:?} (replies: {replies:?})");
+        }
     }
     Ok(())
 }
 
-fn render_action(action: &Action) -> String {
-    match action {
-        Action::Reply(segments) => format!("reply: {}", render_segments(segments)),
-        Action::Send(out) => format!(
-            "send to {:?} {}: {}",
-            out.chat.kind,
-            out.chat.id,
-            render_segments(&out.segments)
-        ),
-    }
-}
-
-/// Segments as one line of text: faces as `[face:N]`, mentions as `@N`.
-pub fn render_segments(segments: &[Segment]) -> String {
-    segments
-        .iter()
-        .map(|s| match s {
-            Segment::Text(t) => t.clone(),
-            Segment::Face(id) => format!("[face:{id}]"),
-            Segment::Mention(id) => format!("@{id}"),
-        })
-        .collect()
+/// Whether the bot would call the plugin at all for `text`.
+fn reaches_plugin(session: &Session, text: &str) -> bool {
+    let prefixes = ["!".to_string(), "/".to_string()];
+    parse_command(text, &prefixes).is_some()
+        || session
+            .info()
+            .triggers
+            .iter()
+            .filter_map(|t| regex::Regex::new(t).ok())
+            .any(|re| re.is_match(text))
 }
