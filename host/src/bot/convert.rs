@@ -65,6 +65,16 @@ pub fn real_qq(book: &webqq::ContactBook, own_uin: u64, uin: u64) -> Option<u64>
         .and_then(|m| m.qq)
 }
 
+/// The session uin of the person with QQ number `qq`, where SmartQQ reveals
+/// it (see [`real_qq`]).
+pub fn uin_of(book: &webqq::ContactBook, qq: u64) -> Option<u64> {
+    book.discussions
+        .values()
+        .flat_map(|d| d.members.values())
+        .find(|m| m.qq == Some(qq))
+        .map(|m| m.uin)
+}
+
 /// A received client message, ready for dispatch.
 pub fn incoming(m: &webqq::Message, book: &webqq::ContactBook, own_uin: u64) -> Incoming {
     let chat_abi = chat(m.chat);

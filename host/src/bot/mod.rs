@@ -144,6 +144,7 @@ impl Bot {
         let sink = Arc::new(OutboxSink {
             outbox: outbox.clone(),
             client: client.clone(),
+            admins: config.bot.admins.clone(),
         });
 
         let store = Store::open(crate::store::default_path(&data))?;

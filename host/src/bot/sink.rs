@@ -6,13 +6,15 @@ use wasmqq_webqq::Client;
 use super::convert;
 use crate::dispatch::{Reply, ReplySink};
 use crate::outbox::{OutMessage, Outbox};
-use crate::runtime::abi::{Chat, HostError, Segment};
+use crate::runtime::abi::{Chat, ChatKind, HostError, Segment};
 use crate::runtime::host::Outbound;
 
 /// Replies into the outbox.
 pub struct OutboxSink {
     pub(crate) outbox: Outbox,
     pub(crate) client: Client,
+    /// Admins' QQ numbers, for [`ReplySink::notify_admins`].
+    pub(crate) admins: Vec<u64>,
 }
 
 impl OutboxSink {
@@ -30,6 +32,30 @@ impl OutboxSink {
 }
 
 impl ReplySink for OutboxSink {
+    /// A private message to every admin the bot can reach: one whose QQ
+    /// number it knows (see `convert::real_qq`) and who is its friend.
+    fn notify_admins(&self, text: &str) {
+        let book = self.client.contacts();
+        let mut told = 0;
+        for qq in &self.admins {
+            let Some(uin) = convert::uin_of(&book, *qq) else {
+                continue;
+            };
+            if !book.friends.contains_key(&uin) {
+                continue;
+            }
+            let chat = Chat {
+                kind: ChatKind::Friend,
+                id: uin,
+            };
+            match self.enqueue(chat, &[Segment::Text(text.to_string())], "host") {
+                Ok(_) => told += 1,
+                Err(e) => tracing::error!(admin = qq, "admin notice not queued: {e}"),
+            }
+        }
+        tracing::warn!(told, "for the admins: {text}");
+    }
+
     fn send(&self, reply: Reply) {
         if let Err(e) = self.enqueue(reply.to.chat, &reply.segments, &reply.origin) {
             tracing::error!(

@@ -93,6 +93,12 @@ pub struct Reply {
 pub trait ReplySink: Send + Sync + 'static {
     /// Accept a reply for delivery; called in per-chat order.
     fn send(&self, reply: Reply);
+
+    /// Tell the bot's admins something privately (a plugin was
+    /// quarantined). The default only logs.
+    fn notify_admins(&self, text: &str) {
+        tracing::warn!("for the admins: {text}");
+    }
 }
 
 /// Dispatch settings (from the `[bot]` and `[rate_limit]` configuration).
@@ -126,6 +132,7 @@ pub struct Dispatcher {
     prefixes: Vec<String>,
     admins: HashSet<u64>,
     limiter: Mutex<RateLimiter>,
+    sink: Arc<dyn ReplySink>,
     sequencer: Sequencer,
 }
 
@@ -143,7 +150,8 @@ impl Dispatcher {
             limiter: Mutex::new(RateLimiter::new(config.user_cooldown, config.chat_cooldown)),
             prefixes: config.prefixes,
             admins: config.admins.into_iter().collect(),
-            sequencer: Sequencer::new(sink),
+            sequencer: Sequencer::new(sink.clone()),
+            sink,
         })
     }
 
@@ -281,6 +289,16 @@ impl Dispatcher {
                 .collect(),
             Err(e) => {
                 tracing::warn!(plugin = %name, "call failed: {e}");
+                let status = plugin.status();
+                if e.is_fault() && status.quarantined {
+                    // This call's fault was the one that quarantined it.
+                    self.sink.notify_admins(&format!(
+                        "Plugin {name} was quarantined after {} failures in a row (last: {e}). \
+                         Fix or replace it, then {p}reload {name}.",
+                        status.consecutive_faults,
+                        p = self.prefix()
+                    ));
+                }
                 vec![self.host_reply(incoming, &failure_text(plugin, &e, self.prefix()))]
             }
         }
