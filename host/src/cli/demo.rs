@@ -229,11 +229,23 @@ async fn settle(sim: &SimHandle, seen: &mut usize, first: Duration, quiet: Durat
             return;
         }
         for m in &sent[*seen..] {
-            println!("{}", render(&pop, m));
+            // Start a fresh line in case a prompt is showing.
+            println!("\r{}", render(&pop, m));
         }
         *seen = sent.len();
         wait = quiet;
     }
+}
+
+/// The interactive prompt: who speaks where.
+fn prompt(pop: &Population, speaker: &Speaker) {
+    use std::io::Write;
+    print!(
+        "{} in {} › ",
+        name_of(pop, speaker.qq),
+        place(pop, speaker.chat, speaker.to)
+    );
+    let _ = std::io::stdout().flush();
 }
 
 async fn chat(sim: &SimHandle, interactive: bool) -> anyhow::Result<()> {
@@ -251,6 +263,7 @@ async fn chat(sim: &SimHandle, interactive: bool) -> anyhow::Result<()> {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         let line = if interactive {
+            prompt(&pop, &speaker);
             tokio::select! {
                 line = lines.next_line() => line?,
                 _ = settle(sim, &mut seen, Duration::from_secs(3600), Duration::from_millis(50)) => continue,
