@@ -49,11 +49,17 @@ impl RunningBot {
 impl World {
     /// A simulator with the built-in population and an empty plugin folder.
     pub async fn new() -> World {
+        World::with(SimConfig::default()).await
+    }
+
+    /// Like [`World::new`] with simulator settings of the test's own (the
+    /// QR confirmation and poll hold are shortened for speed).
+    pub async fn with(config: SimConfig) -> World {
         let sim = wasmqq_sim::start(
             SimConfig {
                 qr_auto_confirm: Some(Duration::from_millis(100)),
                 poll_hold: Duration::from_secs(5),
-                ..SimConfig::default()
+                ..config
             },
             "127.0.0.1:0".parse().unwrap(),
         )

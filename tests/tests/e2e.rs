@@ -211,3 +211,21 @@ async fn a_reminder_fires_in_the_group_it_was_asked_in_even_across_a_restart() {
     assert_eq!(world.sent().await.len(), 4, "the late reminder fired twice");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn the_bot_ignores_its_own_messages_coming_back() {
+    // The real service echoed the account's own sends through poll2.
+    let world = World::with(wasmqq_sim::SimConfig {
+        echo_own_sends: true,
+        ..Default::default()
+    })
+    .await;
+    world.drop_plugin("echo", "echo.wasm");
+    let bot = world.start_bot(world.config()).await;
+    // The reply is itself a command: answering it would loop.
+    world.say_in_group(DEV, BOB, "!echo !echo again").await;
+    assert_eq!(world.nth_sent(1).await.2, "!echo again");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(world.sent().await.len(), 1, "the bot answered itself");
+    bot.stop().await;
+}
