@@ -394,22 +394,8 @@ pub(crate) async fn fetch_group_members(
         cache_buster()
     );
     let result = result_of(EP, t.get_json(EP, &url, REFERER_S).await?)?;
-    let mut nicks: HashMap<u64, String> = HashMap::new();
-    if let Some(minfo) = result.get("minfo").and_then(Value::as_array) {
-        for m in minfo {
-            if let Some(uin) = id_field(m.get("uin")) {
-                nicks.insert(uin, str_field(m, "nick"));
-            }
-        }
-    }
-    let mut cards: HashMap<u64, String> = HashMap::new();
-    if let Some(cs) = result.get("cards").and_then(Value::as_array) {
-        for c in cs {
-            if let Some(uin) = id_field(c.get("muin")) {
-                cards.insert(uin, str_field(c, "card"));
-            }
-        }
-    }
+    let mut nicks = by_uin(&result, "minfo", "uin", "nick");
+    let mut cards = by_uin(&result, "cards", "muin", "card");
     let ginfo = result.get("ginfo").ok_or_else(|| Error::Malformed {
         endpoint: EP,
         detail: "result has no ginfo".into(),
@@ -432,6 +418,19 @@ pub(crate) async fn fetch_group_members(
     Ok(out)
 }
 
+/// `{uin → name}` from the optional array `result[list]` whose entries carry
+/// the id in `id` and the name in `name` (absent lists are empty: the server
+/// sometimes left them out).
+fn by_uin(result: &Value, list: &str, id: &str, name: &str) -> HashMap<u64, String> {
+    result
+        .get(list)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((id_field(e.get(id))?, str_field(e, name))))
+        .collect()
+}
+
 /// `get_discu_info` (§4.12): the members of a discussion.
 pub(crate) async fn fetch_discussion_members(
     t: &Transport,
@@ -446,14 +445,7 @@ pub(crate) async fn fetch_discussion_members(
         cache_buster()
     );
     let result = result_of(EP, t.get_json(EP, &url, REFERER_D).await?)?;
-    let mut nicks: HashMap<u64, String> = HashMap::new();
-    if let Some(mi) = result.get("mem_info").and_then(Value::as_array) {
-        for m in mi {
-            if let Some(uin) = id_field(m.get("uin")) {
-                nicks.insert(uin, str_field(m, "nick"));
-            }
-        }
-    }
+    let mut nicks = by_uin(&result, "mem_info", "uin", "nick");
     let info = result.get("info").ok_or_else(|| Error::Malformed {
         endpoint: EP,
         detail: "result has no info".into(),
