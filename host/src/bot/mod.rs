@@ -22,7 +22,7 @@ use crate::outbox::{self, Outbox, OutboxError};
 use crate::plugins::{Registry, SetupFn, Toggles, TogglesError, Watcher};
 use crate::runtime::abi::PluginInfo;
 use crate::runtime::host::{
-    DueTimer, HttpFetcher, HttpLimits, HttpSetupError, KvQuota, Services, TimerLimits, TimerService,
+    DueTimer, HttpFetcher, HttpSetupError, KvQuota, Services, TimerService,
 };
 use crate::runtime::{Grants, PluginSetup, Runtime, RuntimeConfig, RuntimeError};
 use crate::store::{SqliteKv, Store, StoreError};
@@ -148,13 +148,13 @@ impl Bot {
         });
 
         let store = Store::open(crate::store::default_path(&data))?;
-        let timers = TimerService::open(&store, TimerLimits::default())?;
+        let timers = TimerService::open(&store, config.timers)?;
         let services = Services {
             kv: Some(Arc::new(SqliteKv::new(&store)?)),
             timers: Some(timers.clone()),
             outbound: Some(sink.clone()),
             contacts: Some(Arc::new(ClientContacts(client.clone()))),
-            http: Some(HttpFetcher::new(HttpLimits::default())?),
+            http: Some(HttpFetcher::new(config.http)?),
         };
         let runtime = Runtime::new(RuntimeConfig {
             limits: config.limits.clone(),

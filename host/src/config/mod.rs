@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::runtime::Limits;
 use crate::runtime::abi::Capability;
+use crate::runtime::host::{HttpLimits, TimerLimits};
 
 pub use error::ConfigError;
 pub use span::Key;
@@ -50,6 +51,10 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// `[outbox]`: retries of outgoing messages.
     pub outbox: OutboxConfig,
+    /// `[timers]`: limits of the `timers` capability.
+    pub timers: TimerLimits,
+    /// `[http]`: limits of the `http` capability.
+    pub http: HttpLimits,
     /// `[plugins.<name>]`: per-plugin switches, grants and settings, keyed by
     /// the plugin's name (as it declares it in its metadata). A plugin
     /// without a table here runs with the defaults of [`PluginConfig`].

@@ -59,6 +59,8 @@ fn default_file_documents_every_key() {
         "[limits]",
         "[rate_limit]",
         "[outbox]",
+        "[timers]",
+        "[http]",
         "[plugins.x]",
     ];
     for section in sections {
@@ -81,7 +83,7 @@ fn default_file_documents_every_key() {
             );
         }
     }
-    assert_eq!(accepted_keys("").len(), 6);
+    assert_eq!(accepted_keys("").len(), 8);
 }
 
 #[test]
@@ -241,6 +243,14 @@ fn validation_errors_name_line_and_key() {
     );
     assert_eq!((line, key.as_str()), (5, "plugins.title.http_allow[1]"));
     assert!(message.contains("not a URL"), "{message}");
+
+    let (line, _, key, message) = invalid("[http]\ntimeout_ms = 0\n");
+    assert_eq!((line, key.as_str()), (2, "http.timeout_ms"));
+    assert!(message.contains("greater than 0"), "{message}");
+
+    let (line, _, key, message) = invalid("[http]\ntimeout = 5\n");
+    assert_eq!((line, key.as_str()), (2, "http.timeout"));
+    assert!(message.contains("unknown key"), "{message}");
 
     let (line, _, key, message) = invalid("[limits]\nactions = 0\n");
     assert_eq!((line, key.as_str()), (2, "limits.actions"));

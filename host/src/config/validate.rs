@@ -55,6 +55,17 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
     positive(&limits, "actions", l.actions as u64)?;
     positive(&limits, "max_faults", u64::from(l.max_faults))?;
 
+    let timers = Key::of(&["timers"]);
+    let t = &config.timers;
+    positive(&timers, "max_per_plugin", t.max_per_plugin as u64)?;
+    positive(&timers, "max_payload_bytes", t.max_payload_bytes as u64)?;
+    positive(&timers, "retry_after_ms", t.retry_after_ms)?;
+
+    let http = Key::of(&["http"]);
+    let h = &config.http;
+    positive(&http, "timeout_ms", h.timeout_ms)?;
+    positive(&http, "max_response_bytes", h.max_response_bytes as u64)?;
+
     let outbox = Key::of(&["outbox"]);
     let o = &config.outbox;
     positive(&outbox, "max_attempts", u64::from(o.max_attempts))?;
