@@ -74,20 +74,9 @@ const E2E_SEND_INTERVAL_MS: u64 = 0;
 /// The marker in `bench_plug.wasm` that each copy replaces.
 const MARKER: &[u8] = b"benchplug-000";
 
-fn wasm_path(file: &str) -> PathBuf {
-    let dir = std::env::var_os("WASMQQ_WASM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release")
-        });
-    let path = dir.join(file);
-    assert!(
-        path.is_file(),
-        "{} not found: build the plugins with `make plugins` or point WASMQQ_WASM_DIR at them",
-        path.display()
-    );
-    path
-}
+#[path = "../tests/common/wasm.rs"]
+mod wasm;
+use wasm::wasm_path;
 
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -17,7 +17,6 @@
 //! Figures and how to reproduce them: `docs/benchmarks.md`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,20 +48,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn wasm_path(file: &str) -> PathBuf {
-    let dir = std::env::var_os("WASMQQ_WASM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release")
-        });
-    let path = dir.join(file);
-    assert!(
-        path.is_file(),
-        "{} not found: build the plugins with `make plugins` or point WASMQQ_WASM_DIR at them",
-        path.display()
-    );
-    path
-}
+#[path = "../tests/common/wasm.rs"]
+mod wasm;
+use wasm::wasm_path;
 
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

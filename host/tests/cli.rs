@@ -3,22 +3,12 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod common {
+    pub mod wasm;
+}
+
 fn wasm(name: &str) -> PathBuf {
-    let dir = std::env::var_os("WASMQQ_WASM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-                .join("wasm32-wasip2/release")
-        });
-    let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
-    assert!(
-        path.exists(),
-        "{} missing: run `make plugins`",
-        path.display()
-    );
-    path
+    common::wasm::wasm_path(&format!("{}.wasm", name.replace('-', "_")))
 }
 
 fn wasmqq(args: &[&str]) -> Output {

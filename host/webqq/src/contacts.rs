@@ -243,21 +243,21 @@ fn array<'a>(endpoint: &'static str, v: &'a Value, name: &str) -> Result<&'a Vec
         })
 }
 
+/// POST one of the two hashed list endpoints of `s.web2.qq.com` (§4.3,
+/// §4.4) and return its `result`.
+async fn post_list(t: &Transport, auth: &Auth, endpoint: &'static str) -> Result<Value> {
+    let r = json!({"vfwebqq": auth.vfwebqq, "hash": wasmqq_wire::hash::list_hash(auth.uin, &auth.ptwebqq)});
+    let url = format!("https://s.web2.qq.com/api/{endpoint}");
+    let v = t
+        .post_r(endpoint, &url, REFERER_S, ORIGIN_S, &r, None)
+        .await?;
+    result_of(endpoint, v)
+}
+
 /// `get_user_friends2` (§4.3).
 pub(crate) async fn fetch_friends(t: &Transport, auth: &Auth) -> Result<BTreeMap<u64, Friend>> {
     const EP: &str = "get_user_friends2";
-    let r = json!({"vfwebqq": auth.vfwebqq, "hash": wasmqq_wire::hash::list_hash(auth.uin, &auth.ptwebqq)});
-    let v = t
-        .post_r(
-            EP,
-            "https://s.web2.qq.com/api/get_user_friends2",
-            REFERER_S,
-            ORIGIN_S,
-            &r,
-            None,
-        )
-        .await?;
-    let result = result_of(EP, v)?;
+    let result = post_list(t, auth, EP).await?;
     let mut categories: HashMap<u64, u64> = HashMap::new();
     if let Some(fr) = result.get("friends").and_then(Value::as_array) {
         for f in fr {
@@ -266,14 +266,7 @@ pub(crate) async fn fetch_friends(t: &Transport, auth: &Auth) -> Result<BTreeMap
             }
         }
     }
-    let mut remarks: HashMap<u64, String> = HashMap::new();
-    if let Some(marks) = result.get("marknames").and_then(Value::as_array) {
-        for m in marks {
-            if let Some(uin) = id_field(m.get("uin")) {
-                remarks.insert(uin, str_field(m, "markname"));
-            }
-        }
-    }
+    let mut remarks = by_uin(&result, "marknames", "uin", "markname");
     let mut out = BTreeMap::new();
     for i in array(EP, &result, "info")? {
         let Some(uin) = id_field(i.get("uin")) else {
@@ -295,26 +288,9 @@ pub(crate) async fn fetch_friends(t: &Transport, auth: &Auth) -> Result<BTreeMap
 /// `get_group_name_list_mask2` (§4.4); members are not loaded.
 pub(crate) async fn fetch_groups(t: &Transport, auth: &Auth) -> Result<BTreeMap<u64, Group>> {
     const EP: &str = "get_group_name_list_mask2";
-    let r = json!({"vfwebqq": auth.vfwebqq, "hash": wasmqq_wire::hash::list_hash(auth.uin, &auth.ptwebqq)});
-    let v = t
-        .post_r(
-            EP,
-            "https://s.web2.qq.com/api/get_group_name_list_mask2",
-            REFERER_S,
-            ORIGIN_S,
-            &r,
-            None,
-        )
-        .await?;
-    let result = result_of(EP, v)?;
-    let mut remarks: HashMap<u64, String> = HashMap::new();
-    if let Some(marks) = result.get("gmarklist").and_then(Value::as_array) {
-        for m in marks {
-            if let Some(gid) = id_field(m.get("uin")) {
-                remarks.insert(gid, str_field(m, "markname"));
-            }
-        }
-    }
+    let result = post_list(t, auth, EP).await?;
+    // `gmarklist[].uin` is a gid.
+    let mut remarks = by_uin(&result, "gmarklist", "uin", "markname");
     let mut out = BTreeMap::new();
     for g in array(EP, &result, "gnamelist")? {
         let (Some(gid), Some(code)) = (id_field(g.get("gid")), id_field(g.get("code"))) else {
