@@ -151,7 +151,7 @@ async fn raw_start(engine: &Engine, pre: &PluginPre<RawState>) -> (Store<RawStat
 
 /// A host instance with no capability granted and `{}` as configuration.
 async fn host_start(runtime: &Runtime, compiled: &Compiled) -> Instance {
-    let no_grants = |_: &PluginInfo| PluginSetup::granted(Grants::NONE);
+    let no_grants = |_: &PluginInfo| Ok(PluginSetup::granted(Grants::NONE));
     let (instance, _, _) = Instance::start(runtime, compiled, &no_grants)
         .await
         .expect("start");

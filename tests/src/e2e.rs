@@ -206,6 +206,23 @@ impl World {
         }
     }
 
+    /// Wait (up to 10 s) for the first message sent to `kind` `to` after the
+    /// first `after` messages, and return its text.
+    pub async fn next_in(&self, after: usize, kind: &str, to: u64) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let sent = self.sent().await;
+            if let Some(m) = sent.iter().skip(after).find(|m| m.0 == kind && m.1 == to) {
+                return m.2.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "nothing sent to {kind} {to} after message {after}: {sent:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Say `text` in `group` until the bot's next answer there is `want`
     /// (the folder watcher takes a moment); up to 5 s.
     pub async fn until_group_answer(&self, group: u64, from: u64, text: &str, want: &str) {

@@ -80,6 +80,7 @@ pub fn command(name: &str, raw_args: &str) -> CommandCall {
 
 pub mod dispatch;
 pub mod e2e;
+pub mod logs;
 
 /// The text of segments, faces as `[face:N]`.
 pub fn text(segments: &[Segment]) -> String {

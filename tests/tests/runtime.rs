@@ -248,7 +248,7 @@ async fn compiled_components_are_cached_on_disk() {
     let third = rt.compile(wasm("echo")).unwrap();
     assert_eq!(third.origin, Origin::Compiled);
     let plugin = rt
-        .start_compiled(third, &|_| Default::default())
+        .start_compiled(third, &|_| Ok(Default::default()))
         .await
         .unwrap();
     assert_eq!(ask(&plugin, "echo", "cached").await.unwrap(), "cached");

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use wasmqq_webqq::{Client, Event, Events, Observer};
 
 use crate::config::Config;
-use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::dispatch::{DispatchConfig, Dispatcher, ReplySink};
 use crate::outbox::{self, Outbox, OutboxError};
 use crate::plugins::{Registry, SetupFn, Toggles, TogglesError, Watcher};
 use crate::runtime::abi::PluginInfo;
@@ -163,6 +163,13 @@ impl Bot {
         })?;
 
         let registry = Registry::new(runtime, &config.bot.plugin_dir, plugin_setup(&config));
+        for (name, pc) in &config.plugins {
+            if let Some(hash) = &pc.sha256 {
+                registry.pin(name, hash);
+            }
+        }
+        let notice_sink = sink.clone();
+        registry.set_notice(Arc::new(move |text: &str| notice_sink.notify_admins(text)));
         let dir_err = |message: String| BotError::PluginDir {
             path: config.bot.plugin_dir.clone(),
             message,

@@ -13,7 +13,8 @@ use crate::runtime::{Instance, PluginSetup, Runtime, RuntimeConfig};
 pub(super) async fn check(file: &Path) -> anyhow::Result<()> {
     let runtime = Runtime::new(RuntimeConfig::default())?;
     let compiled = runtime.compile(file)?;
-    let (_, info, _) = Instance::start(&runtime, &compiled, &|_| PluginSetup::default()).await?;
+    let (_, info, _) =
+        Instance::start(&runtime, &compiled, &|_| Ok(PluginSetup::default())).await?;
     print!("{}", describe(&info, &compiled.abi_version, &compiled.hash));
     Ok(())
 }

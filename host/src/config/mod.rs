@@ -244,6 +244,11 @@ pub struct PluginConfig {
     /// Number of keys the plugin may keep in key-value storage.
     /// Default: 10000.
     pub kv_quota_keys: u64,
+    /// Pins the plugin to one binary: the SHA-256 (64 hex digits, as
+    /// `wasmqq plugin check` prints it) its file must have. A file with
+    /// another hash is refused, the running version keeps serving and the
+    /// admins are told. Default: not pinned.
+    pub sha256: Option<String>,
     /// Free-form settings handed to the plugin's `init` as JSON
     /// ([`init_json`](Self::init_json)). Default: empty.
     pub config: toml::Table,
@@ -257,6 +262,7 @@ impl Default for PluginConfig {
             http_allow: Vec::new(),
             kv_quota_bytes: 1 << 20,
             kv_quota_keys: 10_000,
+            sha256: None,
             config: toml::Table::new(),
         }
     }

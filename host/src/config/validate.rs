@@ -95,6 +95,16 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
         }
         positive(&at, "kv_quota_bytes", plugin.kv_quota_bytes)?;
         positive(&at, "kv_quota_keys", plugin.kv_quota_keys)?;
+        if let Some(hash) = &plugin.sha256
+            && (hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err((
+                at.clone().key("sha256"),
+                format!(
+                    "{hash:?} is not a SHA-256 (64 hex digits, as `wasmqq plugin check` prints)"
+                ),
+            ));
+        }
     }
     Ok(())
 }

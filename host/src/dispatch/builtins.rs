@@ -39,6 +39,9 @@ fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
     let p = d.prefix();
     let snapshot = d.registry.snapshot();
     let enabled = |plugin: &str| d.toggles.is_enabled(plugin, &incoming.chat.key);
+    if let Some(page) = topic.and_then(|t| t.parse::<usize>().ok()) {
+        return list(d, &snapshot, &enabled, page.max(1));
+    }
     if let Some(topic) = topic {
         let topic = topic.trim_start_matches(|c| d.prefixes.iter().any(|p| p.starts_with(c)));
         return match snapshot.command(topic) {
@@ -51,13 +54,14 @@ fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
                     .expect("snapshot commands come from the plugin's metadata");
                 let mut text = format!("{p}{}", spec.name);
                 if !spec.usage.is_empty() {
-                    text.push_str(&format!(" {}", spec.usage));
+                    text.push_str(&format!(" {}", cut(&spec.usage, 200)));
                 }
                 if !spec.help.is_empty() {
-                    text.push_str(&format!(" — {}", spec.help));
+                    text.push_str(&format!(" — {}", cut(&spec.help, 300)));
                 }
                 if !spec.aliases.is_empty() {
-                    text.push_str(&format!("\naliases: {}", spec.aliases.join(", ")));
+                    let aliases = cut(&spec.aliases.join(", "), 200);
+                    text.push_str(&format!("\naliases: {aliases}"));
                 }
                 text.push_str(&format!(
                     "\nfrom plugin {} {}",
@@ -77,9 +81,31 @@ fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
             },
         };
     }
-    let mut lines = vec!["Commands:".to_string()];
+    list(d, &snapshot, &enabled, 1)
+}
+
+/// The longest a line of the command list may be (in characters) before it
+/// is cut with `…`.
+const HELP_LINE_CHARS: usize = 100;
+
+/// The most bytes a page of `help` may take: one message part at the default
+/// `max_message_bytes` (720), whatever the plugins declare.
+const HELP_PAGE_BYTES: usize = 600;
+
+/// One page (1-based) of the command list.
+fn list(
+    d: &Dispatcher,
+    snapshot: &crate::plugins::Snapshot,
+    enabled: &dyn Fn(&str) -> bool,
+    page: usize,
+) -> String {
+    let p = d.prefix();
+    let mut entries = Vec::new();
     for plugin in snapshot.plugins.iter().filter(|pl| enabled(pl.name())) {
         for spec in &plugin.info().commands {
+            if snapshot.command(&spec.name).map(|(owner, _)| owner.name()) != Some(plugin.name()) {
+                continue; // declared, but the name belongs to another plugin
+            }
             let mut line = format!("{p}{}", spec.name);
             if !spec.usage.is_empty() {
                 line.push_str(&format!(" {}", spec.usage));
@@ -87,13 +113,48 @@ fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
             if !spec.help.is_empty() {
                 line.push_str(&format!(" — {}", spec.help));
             }
-            lines.push(line);
+            entries.push(cut(&line, HELP_LINE_CHARS));
         }
     }
-    lines.push(format!(
+    let footer_all = format!(
         "{p}help [command]; admins: {p}plugins, {p}enable/{p}disable <plugin> [here|everywhere], {p}reload <plugin>"
-    ));
+    );
+    // Room for the header and a footer such as "page 12/34: !help 13 for more".
+    let budget = HELP_PAGE_BYTES - footer_all.len() - 64;
+    let mut pages: Vec<Vec<String>> = vec![Vec::new()];
+    let mut used = 0;
+    for line in entries {
+        if used + line.len() + 1 > budget && !pages.last().is_some_and(Vec::is_empty) {
+            pages.push(Vec::new());
+            used = 0;
+        }
+        used += line.len() + 1;
+        pages.last_mut().expect("one page at least").push(line);
+    }
+    let total = pages.len();
+    if page > total {
+        return format!("There are {total} pages of commands; try {p}help 1 to {p}help {total}.");
+    }
+    let mut lines = vec![if total > 1 {
+        format!("Commands (page {page}/{total}):")
+    } else {
+        "Commands:".to_string()
+    }];
+    lines.extend(pages.swap_remove(page - 1));
+    if page < total {
+        lines.push(format!("{p}help {} for more; {footer_all}", page + 1));
+    } else {
+        lines.push(footer_all);
+    }
     lines.join("\n")
+}
+
+/// `text` cut to `max` characters, the cut marked with `…`.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 fn plugins(d: &Dispatcher, incoming: &Incoming) -> String {

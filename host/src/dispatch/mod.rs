@@ -8,6 +8,9 @@
 //! * otherwise the plugins whose triggers match, found with one pass of a
 //!   `RegexSet` over the text.
 //!
+//! A quarantined plugin is skipped silently for triggers; for its commands
+//! the chat is told at most once per [`QUARANTINE_NOTICE_EVERY`].
+//!
 //! Commands pass a per-user and per-chat cooldown first. Calls start at
 //! once (plugins run in parallel; each plugin takes one call at a time) and
 //! their replies leave in message order per chat. Plugins disabled in a chat
@@ -18,7 +21,7 @@ mod order;
 pub mod parse;
 pub mod ratelimit;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +35,9 @@ use crate::runtime::{Call, CallError, PluginHandle};
 use order::Sequencer;
 use parse::parse_command;
 use ratelimit::{RateLimiter, Verdict};
+
+/// How often a chat is told that a plugin it uses is quarantined.
+pub const QUARANTINE_NOTICE_EVERY: Duration = Duration::from_secs(15 * 60);
 
 /// A chat as the dispatcher sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -134,6 +140,8 @@ pub struct Dispatcher {
     limiter: Mutex<RateLimiter>,
     sink: Arc<dyn ReplySink>,
     sequencer: Sequencer,
+    /// When each (plugin, chat key) was last told of a quarantine.
+    quarantine_told: Mutex<HashMap<(String, String), Instant>>,
 }
 
 impl Dispatcher {
@@ -152,6 +160,7 @@ impl Dispatcher {
             admins: config.admins.into_iter().collect(),
             sequencer: Sequencer::new(sink.clone()),
             sink,
+            quarantine_told: Mutex::new(HashMap::new()),
         })
     }
 
@@ -275,6 +284,7 @@ impl Dispatcher {
             .triggered(&text)
             .into_iter()
             .filter(|p| self.toggles.is_enabled(p.name(), &incoming.chat.key))
+            .filter(|p| !p.status().quarantined)
             .map(|p| self.call(p, Call::Message(incoming.message.clone()), incoming));
         join_all(calls).await.into_iter().flatten().collect()
     }
@@ -287,6 +297,14 @@ impl Dispatcher {
                 .into_iter()
                 .filter_map(|action| action_to_reply(plugin, action, &incoming.chat))
                 .collect(),
+            Err(e @ CallError::Quarantined { .. }) => {
+                tracing::debug!(plugin = %name, "call refused: {e}");
+                if self.quarantine_notice_due(&name, &incoming.chat.key) {
+                    vec![self.host_reply(incoming, &failure_text(plugin, &e, self.prefix()))]
+                } else {
+                    Vec::new()
+                }
+            }
             Err(e) => {
                 tracing::warn!(plugin = %name, "call failed: {e}");
                 let status = plugin.status();
@@ -302,6 +320,22 @@ impl Dispatcher {
                 vec![self.host_reply(incoming, &failure_text(plugin, &e, self.prefix()))]
             }
         }
+    }
+
+    /// Whether the chat should hear (again) that `plugin` is quarantined.
+    fn quarantine_notice_due(&self, plugin: &str, chat: &str) -> bool {
+        let now = Instant::now();
+        let mut told = self
+            .quarantine_told
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        told.retain(|_, at| now.duration_since(*at) < QUARANTINE_NOTICE_EVERY);
+        let key = (plugin.to_string(), chat.to_string());
+        if told.contains_key(&key) {
+            return false;
+        }
+        told.insert(key, now);
+        true
     }
 
     fn host_reply(&self, incoming: &Incoming, text: &str) -> Reply {

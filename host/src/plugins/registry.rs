@@ -1,6 +1,14 @@
-//! Loading, replacing and unloading plugins by file, keyed by plugin name.
+//! Loading, replacing and unloading plugins by file.
+//!
+//! A plugin's identity is its file: `counter.wasm` is plugin `counter` (a
+//! `_` in the file name also stands for a `-` in the declared name, the way
+//! cargo names its outputs). A file whose plugin declares another name is
+//! refused naming both, so a file can never pose as another plugin and take
+//! its grants, data, timers or toggles. A file is (re)loaded once per change
+//! of its content: an unchanged hash is skipped, and a bad file is reported
+//! once per content.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -8,15 +16,37 @@ use tokio::sync::watch;
 
 use super::snapshot::Snapshot;
 use crate::runtime::abi::PluginInfo;
-use crate::runtime::{LoadError, PluginHandle, PluginSetup, Runtime};
+use crate::runtime::{LoadError, PluginHandle, PluginSetup, Runtime, content_hash};
 
 /// Gives a plugin's grants and configuration once its metadata is known;
 /// `None` means the configuration disables it (`enabled = false`).
 pub type SetupFn = Arc<dyn Fn(&PluginInfo) -> Option<PluginSetup> + Send + Sync>;
 
+/// Receives what the admins should be told (a pinned plugin's file was
+/// replaced by another binary).
+pub type NoticeFn = Arc<dyn Fn(&str) + Send + Sync>;
+
 struct Entry {
     handle: PluginHandle,
     file: PathBuf,
+}
+
+/// What a load did.
+#[derive(Clone)]
+pub enum LoadOutcome {
+    /// The plugin was loaded or replaced from new content.
+    Loaded(PluginHandle),
+    /// The file's content is the one already running; nothing was done.
+    Unchanged(PluginHandle),
+}
+
+impl LoadOutcome {
+    /// The running plugin.
+    pub fn handle(&self) -> &PluginHandle {
+        match self {
+            LoadOutcome::Loaded(h) | LoadOutcome::Unchanged(h) => h,
+        }
+    }
 }
 
 /// The set of running plugins, fed from the drop-in folder.
@@ -24,15 +54,38 @@ pub struct Registry {
     runtime: Arc<Runtime>,
     dir: PathBuf,
     setup: SetupFn,
+    /// Pinned SHA-256 per plugin name (`[plugins.<name>] sha256`).
+    pins: Mutex<HashMap<String, String>>,
+    notice: Mutex<Option<NoticeFn>>,
     /// Serialises loads so two events for one file cannot interleave.
     loading: tokio::sync::Mutex<()>,
     entries: Mutex<BTreeMap<String, Entry>>,
+    /// The content hash last refused per file, so a bad file is reported
+    /// once per content and not once per event.
+    refused: Mutex<HashMap<PathBuf, String>>,
     snapshot: watch::Sender<Arc<Snapshot>>,
 }
 
 /// Whether `path` looks like a plugin file.
 pub(crate) fn is_plugin_file(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "wasm")
+}
+
+/// Whether the plugin in `file` may declare `name`: the file stem, where a
+/// `_` of the stem may stand for a `-` of the name.
+pub fn name_matches_file(name: &str, file: &Path) -> bool {
+    let Some(stem) = file.file_stem().and_then(|s| s.to_str()) else {
+        return false;
+    };
+    stem.len() == name.len()
+        && stem
+            .bytes()
+            .zip(name.bytes())
+            .all(|(s, n)| s == n || (s == b'_' && n == b'-'))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Registry {
@@ -43,10 +96,24 @@ impl Registry {
             runtime,
             dir: dir.into(),
             setup,
+            pins: Mutex::new(HashMap::new()),
+            notice: Mutex::new(None),
             loading: tokio::sync::Mutex::new(()),
             entries: Mutex::new(BTreeMap::new()),
+            refused: Mutex::new(HashMap::new()),
             snapshot,
         })
+    }
+
+    /// Pin plugin `name` to the binary with SHA-256 `hash` (hex): a file of
+    /// another content is refused and the running version keeps serving.
+    pub fn pin(&self, name: &str, hash: &str) {
+        lock(&self.pins).insert(name.to_string(), hash.to_ascii_lowercase());
+    }
+
+    /// Where admin notices go (by default they are only logged).
+    pub fn set_notice(&self, notice: NoticeFn) {
+        *lock(&self.notice) = Some(notice);
     }
 
     /// The drop-in folder.
@@ -65,13 +132,21 @@ impl Registry {
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.entries)
     }
 
     fn publish(&self, entries: &BTreeMap<String, Entry>) {
         let handles = entries.values().map(|e| e.handle.clone()).collect();
         self.snapshot
             .send_replace(Arc::new(Snapshot::build(handles)));
+    }
+
+    fn tell_admins(&self, text: &str) {
+        let notice = lock(&self.notice).clone();
+        match notice {
+            Some(notice) => notice(text),
+            None => tracing::warn!("for the admins: {text}"),
+        }
     }
 
     /// Load every `*.wasm` in the folder (creating it if missing). Files that
@@ -92,30 +167,76 @@ impl Registry {
         Ok(loaded)
     }
 
-    /// Load or replace the plugin in `file`. On failure the error is logged
-    /// naming the file, and any version already loaded keeps serving.
-    pub async fn load_file(&self, file: &Path) -> Result<PluginHandle, LoadError> {
-        let _guard = self.loading.lock().await;
-        let result = self.load_file_inner(file).await;
-        if let Err(e) = &result {
-            let previous = self
-                .entries()
-                .values()
-                .find(|e| e.file == file)
-                .map(|e| format!("; version {} keeps serving", e.handle.info().version));
-            tracing::error!(
-                file = %file.display(),
-                "cannot load plugin: {e}{}",
-                previous.unwrap_or_default()
-            );
-        }
-        result
+    /// Load or replace the plugin in `file` if its content changed since it
+    /// was last loaded or refused. On failure the error is logged naming the
+    /// file (once per content), and any version already loaded keeps
+    /// serving.
+    pub async fn load_file(&self, file: &Path) -> Result<LoadOutcome, LoadError> {
+        self.load(file, false).await
     }
 
-    async fn load_file_inner(&self, file: &Path) -> Result<PluginHandle, LoadError> {
+    async fn load(&self, file: &Path, force: bool) -> Result<LoadOutcome, LoadError> {
+        let _guard = self.loading.lock().await;
+        let bytes = std::fs::read(file).map_err(|source| LoadError::Read {
+            path: file.into(),
+            source,
+        })?;
+        let hash = content_hash(&bytes);
+        if !force {
+            let running = self
+                .entries()
+                .values()
+                .find(|e| e.file == file && e.handle.compiled().hash == hash)
+                .map(|e| e.handle.clone());
+            if let Some(handle) = running {
+                tracing::debug!(file = %file.display(), "plugin file unchanged; not reloaded");
+                return Ok(LoadOutcome::Unchanged(handle));
+            }
+        }
+        let result = self.load_bytes(file, &bytes, &hash).await;
+        match &result {
+            Ok(_) => {
+                lock(&self.refused).remove(file);
+            }
+            Err(e) => {
+                let again = lock(&self.refused).insert(file.to_path_buf(), hash.clone());
+                if force || again.as_deref() != Some(hash.as_str()) {
+                    self.report(file, e);
+                }
+            }
+        }
+        result.map(LoadOutcome::Loaded)
+    }
+
+    fn report(&self, file: &Path, e: &LoadError) {
+        let previous = self
+            .entries()
+            .values()
+            .find(|e| e.file == file)
+            .map(|e| format!("; version {} keeps serving", e.handle.info().version));
+        if let LoadError::Refused { message, .. } = e
+            && message.contains("enabled = false")
+        {
+            tracing::info!(file = %file.display(), "plugin not loaded: {message}");
+            return;
+        }
+        tracing::error!(
+            file = %file.display(),
+            "cannot load plugin: {e}{}",
+            previous.unwrap_or_default()
+        );
+    }
+
+    async fn load_bytes(
+        &self,
+        file: &Path,
+        bytes: &[u8],
+        hash: &str,
+    ) -> Result<PluginHandle, LoadError> {
         let runtime = self.runtime.clone();
         let path = file.to_path_buf();
-        let compiled = tokio::task::spawn_blocking(move || runtime.compile(&path))
+        let owned = bytes.to_vec();
+        let compiled = tokio::task::spawn_blocking(move || runtime.compile_bytes(&path, &owned))
             .await
             .map_err(|e| LoadError::Start {
                 path: file.into(),
@@ -127,44 +248,35 @@ impl Registry {
         let setup = self.setup.clone();
         let handle = self
             .runtime
-            .start_compiled(compiled, &move |info| {
-                setup(info).unwrap_or_else(|| {
-                    *flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
-                    PluginSetup::default()
+            .start_compiled(compiled, &|info| {
+                self.admit(file, hash, info)?;
+                setup(info).ok_or_else(|| {
+                    *lock(&flag) = true;
+                    format!("plugin \"{}\" is disabled (enabled = false)", info.name)
                 })
             })
-            .await?;
-        let name = handle.name().to_string();
-        let mut entries = self.entries();
-        if *disabled.lock().unwrap_or_else(|e| e.into_inner()) {
-            tracing::info!(plugin = %name, file = %file.display(), "plugin is disabled in the configuration; not loaded");
-            if entries.get(&name).is_some_and(|e| e.file == file) {
-                entries.remove(&name);
+            .await;
+        if *lock(&disabled) {
+            // A plugin switched off in the configuration stops serving.
+            let mut entries = self.entries();
+            let before = entries.len();
+            entries.retain(|_, e| e.file != file);
+            if entries.len() != before {
                 self.publish(&entries);
             }
-            return Err(LoadError::Start {
-                path: file.into(),
-                stage: "configuration",
-                message: format!("plugin \"{name}\" is disabled (enabled = false)"),
-            });
         }
+        let handle = handle?;
+        let name = handle.name().to_string();
+        let mut entries = self.entries();
         if let Some(other) = entries.get(&name).filter(|e| e.file != file) {
-            return Err(LoadError::Metadata {
+            // Another file took the name while this one started.
+            return Err(LoadError::Refused {
                 path: file.into(),
                 message: format!(
                     "plugin name \"{name}\" is already provided by {}",
                     other.file.display()
                 ),
             });
-        }
-        // The same file may have declared another name before.
-        let stale: Vec<String> = entries
-            .iter()
-            .filter(|(n, e)| e.file == file && **n != name)
-            .map(|(n, _)| n.clone())
-            .collect();
-        for n in stale {
-            entries.remove(&n);
         }
         let previous = entries.insert(
             name.clone(),
@@ -192,8 +304,47 @@ impl Registry {
         Ok(handle)
     }
 
+    /// Whether `file` (content `hash`) may run as the plugin `info`
+    /// declares; called after `describe`, before `init`.
+    fn admit(&self, file: &Path, hash: &str, info: &PluginInfo) -> Result<(), String> {
+        let name = &info.name;
+        if !name_matches_file(name, file) {
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            return Err(format!(
+                "the plugin declares the name \"{name}\" but its file is {stem}.wasm; \
+                 a plugin's name is its file name (rename the file to {name}.wasm)"
+            ));
+        }
+        if let Some(other) = self.entries().get(name).filter(|e| e.file != file) {
+            return Err(format!(
+                "plugin name \"{name}\" is already provided by {}",
+                other.file.display()
+            ));
+        }
+        let pinned = lock(&self.pins).get(name).cloned();
+        if let Some(pinned) = pinned
+            && pinned != hash
+        {
+            let serving = self
+                .entries()
+                .get(name)
+                .map(|e| format!("; version {} keeps serving", e.handle.info().version))
+                .unwrap_or_default();
+            self.tell_admins(&format!(
+                "Plugin {name}: {} has SHA-256 {hash}, but the configuration pins {pinned}; \
+                 the file was refused{serving}.",
+                file.display()
+            ));
+            return Err(format!(
+                "SHA-256 {hash} differs from the pinned {pinned} ([plugins.{name}] sha256)"
+            ));
+        }
+        Ok(())
+    }
+
     /// Unload whatever plugin came from `file`; returns its name.
     pub fn unload_file(&self, file: &Path) -> Option<String> {
+        lock(&self.refused).remove(file);
         let mut entries = self.entries();
         let name = entries
             .iter()
@@ -205,13 +356,34 @@ impl Registry {
         Some(name)
     }
 
-    /// Reload a plugin from its file (also lifts a quarantine).
+    /// Reload a plugin from its file, once, even when the content is
+    /// unchanged (this also lifts a quarantine).
     pub async fn reload(&self, name: &str) -> Result<PluginHandle, String> {
         let file = self
             .entries()
             .get(name)
             .map(|e| e.file.clone())
             .ok_or_else(|| format!("no plugin named \"{name}\" is loaded"))?;
-        self.load_file(&file).await.map_err(|e| e.to_string())
+        self.load(&file, true)
+            .await
+            .map(|o| o.handle().clone())
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_matches_its_file_stem_with_underscores_for_dashes() {
+        let f = |s: &str| PathBuf::from(format!("/p/{s}"));
+        assert!(name_matches_file("counter", &f("counter.wasm")));
+        assert!(name_matches_file("hello-py", &f("hello_py.wasm")));
+        assert!(name_matches_file("a_b", &f("a_b.wasm")));
+        assert!(!name_matches_file("a_b", &f("a-b.wasm")));
+        assert!(!name_matches_file("echo", &f("aaa-dup.wasm")));
+        assert!(!name_matches_file("count", &f("counter.wasm")));
+        assert!(!name_matches_file("counter", &f("Counter.wasm")));
     }
 }

@@ -1,9 +1,9 @@
 //! An immutable view of the loaded plugins for the dispatcher: command and
-//! alias table, compiled triggers. Rebuilt on every load or unload.
+//! alias table, which plugins have triggers. Rebuilt on every load or
+//! unload; triggers are compiled once per plugin at load, each plugin's into
+//! a set of its own.
 
 use std::collections::HashMap;
-
-use regex::RegexSet;
 
 use crate::runtime::PluginHandle;
 
@@ -25,8 +25,8 @@ pub struct Snapshot {
     /// Loaded plugins, sorted by name.
     pub plugins: Vec<PluginHandle>,
     commands: HashMap<String, CommandTarget>,
-    triggers: Option<RegexSet>,
-    trigger_owner: Vec<usize>,
+    /// Indices of the plugins that have triggers.
+    with_triggers: Vec<usize>,
 }
 
 impl Snapshot {
@@ -35,8 +35,7 @@ impl Snapshot {
     pub fn build(mut plugins: Vec<PluginHandle>) -> Snapshot {
         plugins.sort_by(|a, b| a.name().cmp(b.name()));
         let mut commands = HashMap::new();
-        let mut patterns = Vec::new();
-        let mut trigger_owner = Vec::new();
+        let mut with_triggers = Vec::new();
         for (i, plugin) in plugins.iter().enumerate() {
             for spec in &plugin.info().commands {
                 for name in std::iter::once(&spec.name).chain(&spec.aliases) {
@@ -66,26 +65,14 @@ impl Snapshot {
                     );
                 }
             }
-            for trigger in &plugin.info().triggers {
-                patterns.push(trigger.clone());
-                trigger_owner.push(i);
+            if plugin.triggers().is_some() {
+                with_triggers.push(i);
             }
         }
-        // Each pattern was validated at load; a set of valid patterns can
-        // still exceed the size limit, which only disables triggers.
-        let triggers = match RegexSet::new(&patterns) {
-            Ok(set) if !patterns.is_empty() => Some(set),
-            Ok(_) => None,
-            Err(e) => {
-                tracing::error!("cannot build the trigger set, triggers are off: {e}");
-                None
-            }
-        };
         Snapshot {
             plugins,
             commands,
-            triggers,
-            trigger_owner,
+            with_triggers,
         }
     }
 
@@ -97,18 +84,13 @@ impl Snapshot {
     }
 
     /// Plugins with a trigger matching `text`, each once, in name order.
-    /// Costs one pass of the regex set whatever the number of plugins.
+    /// Costs one pass of each plugin's own trigger set.
     pub fn triggered(&self, text: &str) -> Vec<&PluginHandle> {
-        let Some(set) = &self.triggers else {
-            return Vec::new();
-        };
-        let mut owners: Vec<usize> = set
-            .matches(text)
-            .into_iter()
-            .map(|i| self.trigger_owner[i])
-            .collect();
-        owners.dedup();
-        owners.into_iter().map(|i| &self.plugins[i]).collect()
+        self.with_triggers
+            .iter()
+            .map(|&i| &self.plugins[i])
+            .filter(|p| p.triggers().is_some_and(|set| set.is_match(text)))
+            .collect()
     }
 
     /// A loaded plugin by name.

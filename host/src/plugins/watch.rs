@@ -1,11 +1,18 @@
 //! Watching the drop-in folder: debounced file events become loads and
 //! unloads.
+//!
+//! Only events that can change a file's content count: creation, a close
+//! after writing, a rename into or out of the folder, removal. Opening or
+//! reading a file (the loader itself does both) is ignored, and the
+//! registry skips a file whose content hash is unchanged, so a file is
+//! loaded once per change of its content.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
@@ -14,6 +21,17 @@ use super::registry::{Registry, is_plugin_file};
 /// Quiet time after the last event for a file before it is (re)loaded, so a
 /// file still being copied is read once, complete.
 const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Whether an event of this kind may have changed what a file holds.
+fn changes_content(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Remove(_)
+            | EventKind::Modify(ModifyKind::Name(_))
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    ) || matches!(kind, EventKind::Modify(ModifyKind::Any | ModifyKind::Other))
+}
 
 /// Keeps the folder watched; dropping it stops watching.
 pub struct Watcher {
@@ -33,13 +51,14 @@ impl Watcher {
         let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
         let mut watcher =
             notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-                Ok(event) => {
+                Ok(event) if changes_content(&event.kind) => {
                     for path in event.paths {
                         if is_plugin_file(&path) {
                             let _ = tx.send(path);
                         }
                     }
                 }
+                Ok(_) => {}
                 Err(e) => tracing::warn!("plugin folder watch error: {e}"),
             })?;
         watcher.watch(registry.dir(), RecursiveMode::NonRecursive)?;

@@ -38,6 +38,7 @@ pub struct PluginStatus {
 
 struct Shared {
     info: PluginInfo,
+    triggers: Option<regex::RegexSet>,
     compiled: Compiled,
     setup: PluginSetup,
     status: Mutex<PluginStatus>,
@@ -65,7 +66,13 @@ impl PluginHandle {
         info: PluginInfo,
     ) -> PluginHandle {
         let (tx, rx) = mpsc::channel(INBOX);
+        // Validated at load; a set that does not compile matches nothing.
+        let triggers = super::info::compile_triggers(&info.triggers).unwrap_or_else(|e| {
+            tracing::error!(plugin = %info.name, "triggers off: {e}");
+            None
+        });
         let shared = Arc::new(Shared {
+            triggers,
             info,
             compiled,
             setup: setup.clone(),
@@ -90,6 +97,11 @@ impl PluginHandle {
     /// The plugin's name.
     pub fn name(&self) -> &str {
         &self.shared.info.name
+    }
+
+    /// The plugin's triggers, compiled once at load; `None` without any.
+    pub fn triggers(&self) -> Option<&regex::RegexSet> {
+        self.shared.triggers.as_ref()
     }
 
     /// The compiled component (path, hash, ABI version).

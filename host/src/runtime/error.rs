@@ -74,6 +74,16 @@ pub enum LoadError {
         /// The trap or the plugin's error text.
         message: String,
     },
+    /// The host's policy refused the plugin after `describe` (its name does
+    /// not match its file, another file holds the name, a pinned hash
+    /// differs, or the configuration disables it).
+    #[error("{path}: refused: {message}")]
+    Refused {
+        /// The plugin file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// `describe` returned invalid metadata.
     #[error("{path}: invalid metadata: {message}")]
     Metadata {

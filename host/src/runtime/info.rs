@@ -27,10 +27,38 @@ pub fn validate(info: &PluginInfo) -> Result<(), String> {
         }
     }
     for (i, trigger) in info.triggers.iter().enumerate() {
-        regex::Regex::new(trigger)
+        regex::RegexBuilder::new(trigger)
+            .size_limit(TRIGGER_SIZE_LIMIT)
+            .build()
             .map_err(|e| format!("trigger {i} ({trigger:?}) is not a valid regex: {e}"))?;
     }
+    compile_triggers(&info.triggers)?;
     Ok(())
+}
+
+/// The most memory one plugin's triggers may compile to, all together
+/// (the `regex` crate's size limit, applied per plugin).
+pub const TRIGGER_SIZE_LIMIT: usize = 2 << 20;
+
+/// Compile a plugin's triggers into one set under [`TRIGGER_SIZE_LIMIT`];
+/// `None` when it has none. Each plugin's set is its own, so one plugin's
+/// triggers can never switch off another's.
+pub fn compile_triggers(triggers: &[String]) -> Result<Option<regex::RegexSet>, String> {
+    if triggers.is_empty() {
+        return Ok(None);
+    }
+    regex::RegexSetBuilder::new(triggers)
+        .size_limit(TRIGGER_SIZE_LIMIT)
+        .dfa_size_limit(TRIGGER_SIZE_LIMIT)
+        .build()
+        .map(Some)
+        .map_err(|e| {
+            format!(
+                "its {} triggers together are too big to compile (limit {} KiB per plugin): {e}",
+                triggers.len(),
+                TRIGGER_SIZE_LIMIT >> 10
+            )
+        })
 }
 
 fn valid_name(name: &str) -> bool {

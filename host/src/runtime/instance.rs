@@ -34,6 +34,11 @@ impl PluginSetup {
     }
 }
 
+/// Decides a plugin's setup once its metadata is known: its grants and
+/// configuration, or why it may not run (the message names the reason; the
+/// plugin's `init` is then never called).
+pub type ChooseSetup<'a> = dyn Fn(&PluginInfo) -> Result<PluginSetup, String> + Send + Sync + 'a;
+
 /// An event delivered to a plugin.
 #[derive(Debug, Clone)]
 pub enum Call {
@@ -75,11 +80,13 @@ pub struct Instance {
 impl Instance {
     /// Instantiate `compiled`, call `describe`, validate the metadata, then
     /// ask `setup` for the plugin's grants and configuration (by its
-    /// metadata: the name is only known now) and call `init(config)`.
+    /// metadata: the name is only known now) and call `init(config)`. A
+    /// setup that refuses the plugin ends the start with
+    /// [`LoadError::Refused`] before `init`.
     pub async fn start(
         runtime: &Runtime,
         compiled: &Compiled,
-        setup: &(dyn Fn(&PluginInfo) -> PluginSetup + Send + Sync),
+        setup: &ChooseSetup<'_>,
     ) -> Result<(Instance, PluginInfo, PluginSetup), LoadError> {
         Self::start_inner(runtime, compiled, setup, true).await
     }
@@ -92,7 +99,7 @@ impl Instance {
         setup: &PluginSetup,
     ) -> Result<Instance, LoadError> {
         let setup = setup.clone();
-        Self::start_inner(runtime, compiled, &move |_| setup.clone(), false)
+        Self::start_inner(runtime, compiled, &move |_| Ok(setup.clone()), false)
             .await
             .map(|(instance, _, _)| instance)
     }
@@ -100,7 +107,7 @@ impl Instance {
     async fn start_inner(
         runtime: &Runtime,
         compiled: &Compiled,
-        setup: &(dyn Fn(&PluginInfo) -> PluginSetup + Send + Sync),
+        setup: &ChooseSetup<'_>,
         validate: bool,
     ) -> Result<(Instance, PluginInfo, PluginSetup), LoadError> {
         let path = compiled.path();
@@ -135,7 +142,10 @@ impl Instance {
             })?;
         }
         let plugin: Arc<str> = Arc::from(info.name.as_str());
-        let setup = setup(&info);
+        let setup = setup(&info).map_err(|message| LoadError::Refused {
+            path: path.into(),
+            message,
+        })?;
         store.data_mut().plugin = plugin.clone();
         store.data_mut().grants = setup.grants.clone();
         arm(&mut store, &limits);

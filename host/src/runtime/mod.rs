@@ -34,15 +34,13 @@ use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
-use abi::PluginInfo;
-
 pub use actor::{PluginHandle, PluginStatus};
 pub use cache::{ComponentCache, Origin, content_hash};
 pub use error::{CallError, LoadError};
 pub use grants::Grants;
 pub use host::Services;
 pub use info::validate as validate_info;
-pub use instance::{Call, Instance, PluginSetup};
+pub use instance::{Call, ChooseSetup, Instance, PluginSetup};
 pub use limits::Limits;
 pub use load::Compiled;
 pub use state::PluginState;
@@ -127,11 +125,12 @@ impl Runtime {
         config: &str,
     ) -> Result<PluginHandle, LoadError> {
         let path = path.into();
+        let path_for_error = path.clone();
         let rt = self.clone();
         let compiled = tokio::task::spawn_blocking(move || rt.compile(&path))
             .await
             .map_err(|e| LoadError::Start {
-                path: PathBuf::new(),
+                path: path_for_error.clone(),
                 stage: "compile",
                 message: e.to_string(),
             })??;
@@ -139,7 +138,8 @@ impl Runtime {
             grants,
             config: config.to_string(),
         };
-        self.start_compiled(compiled, &move |_| setup.clone()).await
+        self.start_compiled(compiled, &move |_| Ok(setup.clone()))
+            .await
     }
 
     /// Start a plugin that is already compiled; `setup` gives its grants and
@@ -147,15 +147,15 @@ impl Runtime {
     pub async fn start_compiled(
         self: &Arc<Self>,
         compiled: Compiled,
-        setup: &(dyn Fn(&PluginInfo) -> PluginSetup + Send + Sync),
+        setup: &ChooseSetup<'_>,
     ) -> Result<PluginHandle, LoadError> {
         let (instance, info, setup) = Instance::start(self, &compiled, setup).await?;
-        tracing::info!(
+        tracing::debug!(
             plugin = %info.name,
             version = %info.version,
             abi = %compiled.abi_version,
             origin = ?compiled.origin,
-            "plugin loaded from {}",
+            "plugin started from {}",
             compiled.path().display()
         );
         Ok(PluginHandle::spawn(
