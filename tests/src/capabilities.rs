@@ -19,7 +19,7 @@ use wasmqq::runtime::host::{
     ChannelOutbound, DueTimer, HttpFetcher, HttpLimits, Sent, StaticContacts, TimerLimits,
     TimerService,
 };
-use wasmqq::runtime::{Call, Grants, PluginHandle, Runtime, RuntimeConfig, Services};
+use wasmqq::runtime::{Call, Grants, Limits, PluginHandle, Runtime, RuntimeConfig, Services};
 use wasmqq::store::Store;
 
 use crate::{command, test_limits, wasm};
@@ -67,22 +67,24 @@ pub fn contacts() -> StaticContacts {
 impl CapsHost {
     /// Open (or create) the database at `db` and build the runtime.
     pub fn open(db: &Path) -> CapsHost {
+        let timers = TimerLimits {
+            retry_after_ms: 200,
+            ..TimerLimits::default()
+        };
+        CapsHost::open_with(db, test_limits(), timers)
+    }
+
+    /// Like [`CapsHost::open`] with other plugin and timer limits.
+    pub fn open_with(db: &Path, limits: Limits, timer_limits: TimerLimits) -> CapsHost {
         let store = Store::open(db).expect("open the database");
-        let mut services = Services::with_store(
-            &store,
-            TimerLimits {
-                retry_after_ms: 200,
-                ..TimerLimits::default()
-            },
-        )
-        .expect("services");
+        let mut services = Services::with_store(&store, timer_limits).expect("services");
         let (outbound, sent) = ChannelOutbound::new();
         services.outbound = Some(Arc::new(outbound));
         services.contacts = Some(Arc::new(contacts()));
         services.http = Some(HttpFetcher::new(http_limits()).expect("http client"));
         let timers = services.timers.clone().expect("timer service");
         let runtime = Runtime::new(RuntimeConfig {
-            limits: test_limits(),
+            limits,
             cache_dir: None,
             services,
         })
@@ -226,10 +228,16 @@ impl std::io::Write for Logs {
 
 /// Capture warnings and errors logged on this thread until the guard drops.
 pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    capture_logs_at(tracing::Level::WARN)
+}
+
+/// Capture what is logged on this thread at `level` or above until the
+/// guard drops.
+pub fn capture_logs_at(level: tracing::Level) -> (Logs, tracing::subscriber::DefaultGuard) {
     let logs = Logs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
+        .with_max_level(level)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();

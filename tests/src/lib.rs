@@ -45,8 +45,13 @@ pub fn test_limits() -> Limits {
 
 /// A runtime with test limits, in-memory kv and no component cache.
 pub fn runtime() -> Arc<Runtime> {
+    runtime_with(test_limits())
+}
+
+/// A runtime with `limits`, in-memory kv and no component cache.
+pub fn runtime_with(limits: Limits) -> Arc<Runtime> {
     Runtime::new(RuntimeConfig {
-        limits: test_limits(),
+        limits,
         cache_dir: None,
         services: Services::with_memory_kv(),
     })

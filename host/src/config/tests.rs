@@ -266,6 +266,26 @@ fn validation_errors_name_line_and_key() {
 }
 
 #[test]
+fn log_budget_keys_are_checked() {
+    let config = parse("[limits]\nlog_lines_per_sec = 5\nlog_line_bytes = 100\n").unwrap();
+    let log = config.limits.log();
+    assert_eq!((log.lines_per_sec, log.burst_lines), (5, 200));
+    assert_eq!((log.line_bytes, log.burst_bytes), (100, 256 << 10));
+
+    for key in ["log_lines_per_sec", "log_burst_lines", "log_bytes_per_sec"] {
+        let (line, _, at, message) = invalid(&format!("[limits]\n{key} = 0\n"));
+        assert_eq!((line, at), (2, format!("limits.{key}")));
+        assert_eq!(message, "must be greater than 0");
+    }
+    let (line, _, key, message) = invalid("[limits]\nlog_line_bytes = 10\n");
+    assert_eq!((line, key.as_str()), (2, "limits.log_line_bytes"));
+    assert_eq!(message, "must be at least 64, is 10");
+    let (line, _, key, message) = invalid("[limits]\nlog_burst_bytes = 1000\n");
+    assert_eq!((line, key.as_str()), (2, "limits.log_burst_bytes"));
+    assert_eq!(message, "must be at least log_line_bytes (2048), is 1000");
+}
+
+#[test]
 fn missing_file_names_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nope.toml");

@@ -6,6 +6,10 @@ use super::span::Key;
 
 type Failure = (Key, String);
 
+/// Shortest log line length accepted: room for some text and the marker of
+/// a cut line.
+const MIN_LOG_LINE: usize = 64;
+
 /// The first problem of `config`, if any.
 pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
     let bot = Key::of(&["bot"]);
@@ -54,6 +58,24 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
     positive(&limits, "reply_bytes", l.reply_bytes as u64)?;
     positive(&limits, "actions", l.actions as u64)?;
     positive(&limits, "max_faults", u64::from(l.max_faults))?;
+    positive(&limits, "log_lines_per_sec", u64::from(l.log_lines_per_sec))?;
+    positive(&limits, "log_burst_lines", u64::from(l.log_burst_lines))?;
+    positive(&limits, "log_bytes_per_sec", l.log_bytes_per_sec)?;
+    if l.log_line_bytes < MIN_LOG_LINE {
+        return Err((
+            limits.key("log_line_bytes"),
+            format!("must be at least {MIN_LOG_LINE}, is {}", l.log_line_bytes),
+        ));
+    }
+    if l.log_burst_bytes < l.log_line_bytes as u64 {
+        return Err((
+            limits.key("log_burst_bytes"),
+            format!(
+                "must be at least log_line_bytes ({}), is {}",
+                l.log_line_bytes, l.log_burst_bytes
+            ),
+        ));
+    }
 
     let timers = Key::of(&["timers"]);
     let t = &config.timers;

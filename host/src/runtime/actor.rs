@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::Runtime;
 use super::abi::{Action, PluginInfo};
 use super::error::CallError;
+use super::host::log_budget::PluginLog;
 use super::instance::{Call, Instance, PluginSetup};
 use super::load::Compiled;
 
@@ -82,6 +83,7 @@ impl PluginHandle {
             runtime,
             shared: shared.clone(),
             setup,
+            log: instance.log(),
             instance: Some(instance),
         };
         let span = tracing::info_span!("plugin", plugin = %shared.info.name);
@@ -138,16 +140,32 @@ impl PluginHandle {
     }
 }
 
+/// The next request; meanwhile, write the log budget's summary of dropped
+/// lines when it falls due.
+async fn next(log: &PluginLog, rx: &mut mpsc::Receiver<Request>) -> Option<Request> {
+    loop {
+        let Some(due) = log.next_summary() else {
+            return rx.recv().await;
+        };
+        tokio::select! {
+            request = rx.recv() => return request,
+            _ = tokio::time::sleep_until(due.into()) => log.flush(false),
+        }
+    }
+}
+
 struct Actor {
     runtime: Arc<Runtime>,
     shared: Arc<Shared>,
     setup: PluginSetup,
+    /// The plugin's log budget, kept across instance rebuilds.
+    log: Arc<PluginLog>,
     instance: Option<Instance>,
 }
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        while let Some(Request { call, reply }) = rx.recv().await {
+        while let Some(Request { call, reply }) = next(&self.log, &mut rx).await {
             let result = self.handle(call).await;
             let _ = reply.send(result);
             if self.instance.is_none() && !self.status().quarantined {
@@ -219,7 +237,8 @@ impl Actor {
     }
 
     async fn rebuild(&mut self) {
-        match Instance::restart(&self.runtime, &self.shared.compiled, &self.setup).await {
+        let log = self.log.clone();
+        match Instance::restart(&self.runtime, &self.shared.compiled, &self.setup, log).await {
             Ok(instance) => self.instance = Some(instance),
             Err(e) => tracing::error!("cannot rebuild the plugin instance: {e}"),
         }

@@ -10,6 +10,7 @@ use super::abi::v0_1_0::Plugin as Bindings;
 use super::abi::{Action, Chat, CommandCall, Message, PluginInfo, Segment, TimerEvent};
 use super::error::{CallError, LoadError};
 use super::grants::Grants;
+use super::host::log_budget::PluginLog;
 use super::load::Compiled;
 use super::state::PluginState;
 use super::{Limits, Runtime, info};
@@ -88,28 +89,33 @@ impl Instance {
         compiled: &Compiled,
         setup: &ChooseSetup<'_>,
     ) -> Result<(Instance, PluginInfo, PluginSetup), LoadError> {
-        Self::start_inner(runtime, compiled, setup, true).await
+        Self::start_inner(runtime, compiled, setup, None).await
     }
 
     /// Like [`Instance::start`] for a plugin whose metadata was already
-    /// validated (rebuilding after a fault): skips compiling its triggers.
+    /// validated (rebuilding after a fault): skips compiling its triggers,
+    /// and keeps the plugin's log budget `log`.
     pub(crate) async fn restart(
         runtime: &Runtime,
         compiled: &Compiled,
         setup: &PluginSetup,
+        log: Arc<PluginLog>,
     ) -> Result<Instance, LoadError> {
         let setup = setup.clone();
-        Self::start_inner(runtime, compiled, &move |_| Ok(setup.clone()), false)
+        Self::start_inner(runtime, compiled, &move |_| Ok(setup.clone()), Some(log))
             .await
             .map(|(instance, _, _)| instance)
     }
 
+    /// Start an instance; a new plugin (`log` is `None`) has its metadata
+    /// validated and gets a fresh log budget.
     async fn start_inner(
         runtime: &Runtime,
         compiled: &Compiled,
         setup: &ChooseSetup<'_>,
-        validate: bool,
+        log: Option<Arc<PluginLog>>,
     ) -> Result<(Instance, PluginInfo, PluginSetup), LoadError> {
+        let validate = log.is_none();
         let path = compiled.path();
         let fail = |stage: &'static str, message: String| LoadError::Start {
             path: path.into(),
@@ -122,7 +128,8 @@ impl Instance {
             .map(|s| s.to_string_lossy().into())
             .unwrap_or_else(|| "plugin".into());
         let limits = runtime.limits().clone();
-        let mut store = new_store(runtime, provisional.clone(), Grants::NONE, &limits);
+        let log = log.unwrap_or_else(|| PluginLog::new(provisional.clone(), limits.log()));
+        let mut store = new_store(runtime, provisional, Grants::NONE, &limits, log.clone());
         arm(&mut store, &limits);
         let bindings = compiled
             .pre
@@ -148,12 +155,14 @@ impl Instance {
         })?;
         store.data_mut().plugin = plugin.clone();
         store.data_mut().grants = setup.grants.clone();
+        log.rename(plugin.clone());
         arm(&mut store, &limits);
-        bindings
+        let init = bindings
             .wasmqq_plugin_guest()
             .call_init(&mut store, &setup.config)
-            .await
-            .map_err(|e| fail("init", trap_message(&store, &e, &limits)))?
+            .await;
+        log.flush(true);
+        init.map_err(|e| fail("init", trap_message(&store, &e, &limits)))?
             .map_err(|message| fail("init", message))?;
         Ok((
             Instance {
@@ -172,6 +181,11 @@ impl Instance {
         &self.plugin
     }
 
+    /// The plugin's log budget, to keep across rebuilds.
+    pub(crate) fn log(&self) -> Arc<PluginLog> {
+        self.store.data().log.clone()
+    }
+
     /// Deliver one event. Fails with [`CallError::Timeout`] past the deadline,
     /// [`CallError::Trap`] if the plugin traps and [`CallError::OverLimit`] if
     /// it returns too much. After a failed call the instance must not be used
@@ -186,6 +200,7 @@ impl Instance {
             Call::Command(c) => guest.call_on_command(&mut self.store, c).await,
             Call::Timer(t) => guest.call_on_timer(&mut self.store, t).await,
         };
+        self.store.data().log.flush(true);
         let actions = result.map_err(|e| {
             if self.store.data().timed_out {
                 CallError::Timeout {
@@ -244,12 +259,14 @@ fn new_store(
     plugin: Arc<str>,
     grants: Grants,
     limits: &Limits,
+    log: Arc<PluginLog>,
 ) -> Store<PluginState> {
     let state = PluginState::new(
         plugin,
         limits.store_limits(),
         grants,
         runtime.services().clone(),
+        log,
     );
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.limits);

@@ -1,4 +1,8 @@
-//! A plugin's stdout/stderr, turned into `tracing` lines under its name.
+//! A plugin's stdout/stderr, turned into `tracing` lines under its name,
+//! within its log budget ([`PluginLog`]): lines over the budget are dropped
+//! and counted, lines longer than the budget's line length are cut with a
+//! marker and the rest of them skipped, so a plugin cannot grow host memory
+//! by never writing a newline.
 
 use std::io;
 use std::pin::Pin;
@@ -10,20 +14,21 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-/// Longest line kept; longer output is split so a plugin cannot grow host
-/// memory by never writing a newline.
-const MAX_LINE: usize = 4096;
+use super::host::log_budget::{PluginLog, clip_line};
+
+/// Bytes a plugin may write in one go (`check-write`).
+const WRITE_CHUNK: usize = 4096;
 
 /// One of a plugin's output streams.
 #[derive(Clone)]
 pub(crate) struct LogStream {
-    plugin: Arc<str>,
+    log: Arc<PluginLog>,
     stream: &'static str,
 }
 
 impl LogStream {
-    pub(crate) fn new(plugin: Arc<str>, stream: &'static str) -> Self {
-        LogStream { plugin, stream }
+    pub(crate) fn new(log: Arc<PluginLog>, stream: &'static str) -> Self {
+        LogStream { log, stream }
     }
 }
 
@@ -50,17 +55,37 @@ impl LogStream {
         LineWriter {
             target: self.clone(),
             buf: Vec::new(),
+            skipping: false,
         }
     }
 }
 
 impl LineWriter {
-    fn push(&mut self, data: &[u8]) {
-        for &b in data {
-            self.buf.push(b);
-            if b == b'\n' || self.buf.len() >= MAX_LINE {
+    fn push(&mut self, mut data: &[u8]) {
+        // One byte more than a line may have, so the cut shows.
+        let keep = self.target.log.limits().line_bytes + 1;
+        while !data.is_empty() {
+            let newline = data.iter().position(|&b| b == b'\n');
+            if self.skipping {
+                let Some(i) = newline else { return };
+                self.skipping = false;
+                data = &data[i + 1..];
+                continue;
+            }
+            let (line, rest) = match newline {
+                Some(i) => (&data[..i], &data[i + 1..]),
+                None => (data, &data[data.len()..]),
+            };
+            let room = keep.saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&line[..line.len().min(room)]);
+            if self.buf.len() >= keep {
+                self.emit();
+                // The rest of an over-long line is skipped up to its newline.
+                self.skipping = newline.is_none();
+            } else if newline.is_some() {
                 self.emit();
             }
+            data = rest;
         }
     }
 }
@@ -76,7 +101,7 @@ impl OutputStream for LineWriter {
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {
-        Ok(MAX_LINE)
+        Ok(WRITE_CHUNK)
     }
 }
 
@@ -87,23 +112,28 @@ impl Pollable for LineWriter {
 
 struct LineWriter {
     target: LogStream,
+    /// The line so far, at most one byte over the line length.
     buf: Vec<u8>,
+    /// Past the cut of an over-long line: drop bytes up to the next newline.
+    skipping: bool,
 }
 
 impl LineWriter {
     fn emit(&mut self) {
-        let line = String::from_utf8_lossy(&self.buf);
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            self.buf.clear();
-            return;
+        let text = String::from_utf8_lossy(&self.buf);
+        let text = text.trim_end_matches('\r');
+        let log = &self.target.log;
+        if !text.is_empty() {
+            let line = clip_line(text, log.limits().line_bytes);
+            if log.output(line.len()) {
+                tracing::info!(
+                    target: "wasmqq::plugin_output",
+                    plugin = %log.name(),
+                    stream = self.target.stream,
+                    "{line}"
+                );
+            }
         }
-        tracing::info!(
-            target: "wasmqq::plugin_output",
-            plugin = %self.target.plugin,
-            stream = self.target.stream,
-            "{line}"
-        );
         self.buf.clear();
     }
 }

@@ -11,6 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::abi::{Capability, Chat};
 use super::grants::Grants;
 use super::host::Services;
+use super::host::log_budget::PluginLog;
 use super::logstream::LogStream;
 
 /// The data of one plugin instance's `Store`.
@@ -27,6 +28,8 @@ pub struct PluginState {
     pub(crate) services: Services,
     /// The chat of the event being handled, if any.
     pub(crate) chat: Option<Chat>,
+    /// The plugin's log budget, shared with its stdout/stderr and its task.
+    pub(crate) log: Arc<PluginLog>,
 }
 
 impl PluginState {
@@ -35,9 +38,10 @@ impl PluginState {
         limits: StoreLimits,
         grants: Grants,
         services: Services,
+        log: Arc<PluginLog>,
     ) -> Self {
         PluginState {
-            wasi: sandboxed_wasi(&plugin),
+            wasi: sandboxed_wasi(&log),
             plugin,
             table: ResourceTable::new(),
             limits,
@@ -46,7 +50,16 @@ impl PluginState {
             grants,
             services,
             chat: None,
+            log,
         }
+    }
+
+    /// Whether a warning about this plugin's host call may be logged now.
+    /// Every warning a plugin can cause at will by calling the host goes
+    /// through this: it is counted against the plugin's log budget for host
+    /// warnings, so a refused call in a loop logs a bounded number of lines.
+    pub(crate) fn may_warn(&self) -> bool {
+        self.log.host_warning()
     }
 
     /// Check a grant; log and build the error value the plugin receives when
@@ -55,11 +68,13 @@ impl PluginState {
         if self.grants.allows(capability) {
             Ok(())
         } else {
-            tracing::warn!(
-                plugin = %self.plugin,
-                %capability,
-                "plugin used capability \"{capability}\" which it was not granted; refused"
-            );
+            if self.may_warn() {
+                tracing::warn!(
+                    plugin = %self.plugin,
+                    %capability,
+                    "plugin used capability \"{capability}\" which it was not granted; refused"
+                );
+            }
             Err(super::abi::HostError::NotGranted(capability))
         }
     }
@@ -67,11 +82,11 @@ impl PluginState {
 
 /// WASI with nothing granted: no preopened directories, no environment, no
 /// arguments, no network; stdout and stderr go to the log under the
-/// plugin's name.
-fn sandboxed_wasi(plugin: &Arc<str>) -> WasiCtx {
+/// plugin's name, within its log budget.
+fn sandboxed_wasi(log: &Arc<PluginLog>) -> WasiCtx {
     WasiCtx::builder()
-        .stdout(LogStream::new(plugin.clone(), "stdout"))
-        .stderr(LogStream::new(plugin.clone(), "stderr"))
+        .stdout(LogStream::new(log.clone(), "stdout"))
+        .stderr(LogStream::new(log.clone(), "stderr"))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)

@@ -30,6 +30,8 @@ use crate::runtime::abi::v0_1_0::wasmqq::plugin::http::{Host, Request, Response}
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::HostError;
 use crate::runtime::state::PluginState;
 
+use super::log_budget::clip_line;
+
 /// Limits of plugin HTTP requests. Defaults: 10 s, 1 MiB responses, 64 KiB
 /// request bodies, 5 redirects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -340,7 +342,9 @@ impl HttpFetcher {
     /// `deadline` if given. Errors, as the plugin receives them: `invalid`
     /// for a malformed request or a host (or redirect target) not allowed,
     /// `quota-exceeded` for a body over the size limits, `unavailable` for
-    /// network failures, timeouts and too many redirects.
+    /// network failures, timeouts and too many redirects. Failures are not
+    /// logged here (the host interface logs them within the plugin's log
+    /// budget).
     pub async fn fetch(
         &self,
         plugin: &str,
@@ -362,15 +366,15 @@ impl HttpFetcher {
                 limit.as_millis()
             ))),
         };
-        match &result {
-            Ok(resp) => tracing::debug!(
+        // A failure is logged by the caller, within the plugin's log budget.
+        if let Ok(resp) = &result {
+            tracing::debug!(
                 plugin,
                 url = %url_text,
                 status = resp.status,
                 bytes = resp.body.len(),
                 "plugin HTTP fetch"
-            ),
-            Err(e) => tracing::warn!(plugin, url = %url_text, "plugin HTTP fetch failed: {e:?}"),
+            );
         }
         result
     }
@@ -525,14 +529,27 @@ impl Host for PluginState {
             .ok_or_else(|| super::not_available("HTTP fetch"))?;
         let allow = self.grants.http_allow().to_vec();
         if allow.is_empty() {
-            tracing::warn!(plugin = %self.plugin, "HTTP fetch refused: the plugin's http_allow list is empty");
+            if self.may_warn() {
+                tracing::warn!(plugin = %self.plugin, "HTTP fetch refused: the plugin's http_allow list is empty");
+            }
             return Err(HostError::Invalid(
                 "no host is in the plugin's http_allow list".into(),
             ));
         }
-        fetcher
+        let url = req.url.clone();
+        let result = fetcher
             .fetch(&self.plugin, &allow, req, Some(self.deadline))
-            .await
+            .await;
+        if let Err(e) = &result
+            && self.may_warn()
+        {
+            let line_bytes = self.log.limits().line_bytes;
+            let url = clip_line(&url, line_bytes / 4);
+            let why = format!("{e:?}");
+            let why = clip_line(&why, line_bytes / 2);
+            tracing::warn!(plugin = %self.plugin, %url, "plugin HTTP fetch failed: {why}");
+        }
+        result
     }
 }
 

@@ -153,10 +153,11 @@ impl Host for PluginState {
         let (kv, plugin) = self.kv()?;
         check_key(&key)?;
         let quota = self.grants.kv_quota();
-        let who = plugin.clone();
         let result = super::blocking(move || kv.set(&plugin, &key, &value, quota)).await;
-        if let Err(HostError::QuotaExceeded(why)) = &result {
-            tracing::warn!(plugin = %who, "key-value write refused: {why}");
+        if let Err(HostError::QuotaExceeded(why)) = &result
+            && self.may_warn()
+        {
+            tracing::warn!(plugin = %self.plugin, "key-value write refused: {why}");
         }
         result
     }

@@ -1,29 +1,42 @@
-//! `wasmqq:plugin/log`: always granted.
+//! `wasmqq:plugin/log`: always granted, within the plugin's log budget (see
+//! [`super::log_budget`]): lines are cut at the budget's line length and
+//! escaped, lines over the budget are dropped and counted. Lines at a level
+//! the host's log filter hides cost nothing.
 
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::log::{Host, Level};
 use crate::runtime::state::PluginState;
 
-/// Longest log line accepted from a plugin; the rest is cut.
-const MAX_LOG_LINE: usize = 2048;
+use super::log_budget::clip_line;
+
+const TARGET: &str = "wasmqq::plugin_log";
+
+/// Whether the host's log shows lines of `level` from plugins.
+fn shown(level: Level) -> bool {
+    match level {
+        Level::Trace => tracing::enabled!(target: TARGET, tracing::Level::TRACE),
+        Level::Debug => tracing::enabled!(target: TARGET, tracing::Level::DEBUG),
+        Level::Info => tracing::enabled!(target: TARGET, tracing::Level::INFO),
+        Level::Warn => tracing::enabled!(target: TARGET, tracing::Level::WARN),
+        Level::Error => tracing::enabled!(target: TARGET, tracing::Level::ERROR),
+    }
+}
 
 impl Host for PluginState {
     async fn write(&mut self, level: Level, message: String) {
-        let mut message = message;
-        if message.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push('…');
+        if !shown(level) {
+            return;
+        }
+        let message = clip_line(&message, self.log.limits().line_bytes);
+        if !self.log.output(message.len()) {
+            return;
         }
         let plugin = &*self.plugin;
         match level {
-            Level::Trace => tracing::trace!(target: "wasmqq::plugin_log", plugin, "{message}"),
-            Level::Debug => tracing::debug!(target: "wasmqq::plugin_log", plugin, "{message}"),
-            Level::Info => tracing::info!(target: "wasmqq::plugin_log", plugin, "{message}"),
-            Level::Warn => tracing::warn!(target: "wasmqq::plugin_log", plugin, "{message}"),
-            Level::Error => tracing::error!(target: "wasmqq::plugin_log", plugin, "{message}"),
+            Level::Trace => tracing::trace!(target: TARGET, plugin, "{message}"),
+            Level::Debug => tracing::debug!(target: TARGET, plugin, "{message}"),
+            Level::Info => tracing::info!(target: TARGET, plugin, "{message}"),
+            Level::Warn => tracing::warn!(target: TARGET, plugin, "{message}"),
+            Level::Error => tracing::error!(target: TARGET, plugin, "{message}"),
         }
     }
 }

@@ -85,7 +85,9 @@ impl Host for PluginState {
         outbound
             .send(&self.plugin, chat, segments)
             .inspect_err(|e| {
-                tracing::warn!(plugin = %self.plugin, ?chat, "proactive send refused: {e:?}");
+                if self.may_warn() {
+                    tracing::warn!(plugin = %self.plugin, ?chat, "proactive send refused: {e:?}");
+                }
             })
     }
 }

@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod http;
 pub mod kv;
 mod log;
+pub mod log_budget;
 pub mod messaging;
 pub mod timers;
 
@@ -23,6 +24,7 @@ use super::state::PluginState;
 pub use contacts::{Contact, ContactDirectory, StaticContacts};
 pub use http::{HostPattern, HttpFetcher, HttpLimits, HttpSetupError};
 pub use kv::{KvQuota, KvStore, MemoryKv};
+pub use log_budget::LogLimits;
 pub use messaging::{ChannelOutbound, Outbound, Sent};
 pub use timers::{DueTimer, TimerLimits, TimerService};
 

@@ -192,7 +192,8 @@ impl TimerService {
     /// at once) and return its id. Blocks briefly on the database.
     ///
     /// Fails with `invalid` for an oversized payload or an absurd time,
-    /// `quota-exceeded` when the plugin has too many pending timers, and
+    /// `quota-exceeded` when the plugin has too many pending timers (not
+    /// logged here: the caller logs it within the plugin's log budget), and
     /// `unavailable` if the database fails.
     pub fn schedule(
         &self,
@@ -225,7 +226,6 @@ impl TimerService {
                 "timer quota: at most {} pending timers per plugin",
                 limits.max_per_plugin
             );
-            tracing::warn!(plugin, "timer refused: {why}");
             return Err(HostError::QuotaExceeded(why));
         }
         let id = self
@@ -381,11 +381,20 @@ impl PluginState {
             .ok_or_else(|| super::not_available("timers"))
     }
 
+    /// Schedule through the service; a refusal over the quota is logged
+    /// within the plugin's log budget.
     async fn schedule_timer(&mut self, due_ms: u64, payload: String) -> Result<u64, HostError> {
         let service = self.timer_service()?;
         let plugin = self.plugin.clone();
         let chat = self.chat;
-        super::blocking(move || service.schedule(&plugin, due_ms, &payload, chat)).await
+        let result =
+            super::blocking(move || service.schedule(&plugin, due_ms, &payload, chat)).await;
+        if let Err(HostError::QuotaExceeded(why)) = &result
+            && self.may_warn()
+        {
+            tracing::warn!(plugin = %self.plugin, "timer refused: {why}");
+        }
+        result
     }
 }
 
