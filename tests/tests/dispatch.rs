@@ -35,6 +35,21 @@ async fn commands_aliases_and_triggers_reach_their_plugins() {
     );
 }
 
+/// A command typed with a Chinese IME: full-width `！` and `／`.
+#[tokio::test]
+async fn full_width_prefixes_run_commands() {
+    let mut bot = TestBot::new(&["echo", "dice"], TestBot::config()).await;
+    let g = group(1, "dev");
+    bot.say(&g, BOB, "！echo 你好");
+    assert_eq!(bot.reply_text().await, "你好");
+    bot.say(&g, BOB, "／echo full width");
+    assert_eq!(bot.reply_text().await, "full width");
+    bot.say(&g, BOB, "！help ！roll");
+    let help = bot.reply_text().await;
+    assert!(help.starts_with("!roll"), "{help}");
+    assert!(help.contains("from plugin dice"), "{help}");
+}
+
 #[tokio::test]
 async fn help_is_generated_from_plugin_metadata() {
     let mut bot = TestBot::new(&["echo", "dice"], TestBot::config()).await;

@@ -7,15 +7,18 @@
 //! Loading is strict, because a typo in a bot's configuration should stop it
 //! at start rather than silently grant nothing or rate-limit nobody: unknown
 //! keys and values of the wrong type are refused by serde
-//! (`deny_unknown_fields`), and `validate` then checks what types cannot
+//! (`deny_unknown_fields`), every number must be within its key's range
+//! (`ranges`, checked before serde so that a value too large for its type
+//! names its range too), and `validate` then checks what types cannot
 //! say (non-empty prefixes, plugin names, capability names, host names,
-//! positive limits). Every error is a [`ConfigError`] naming the file, the
+//! `retry_max_ms` ≥ `retry_base_ms`). Every error is a [`ConfigError`] naming the file, the
 //! line and column, and the dotted key (`plugins.title.grants[1]`); the key
 //! path comes from `serde_path_to_error`, the position from the TOML parser
 //! for type errors and from `span::find` (a walk of the parsed document along
 //! the key path) for validation errors.
 
 mod error;
+mod ranges;
 mod span;
 mod validate;
 
@@ -356,6 +359,12 @@ impl Config {
         };
         let de = toml::de::Deserializer::parse(text)
             .map_err(|e| invalid(Key::root(), e.span(), e.message().to_string()))?;
+        // Numbers out of range first, so that one too large for its field's
+        // type is reported with its range too.
+        if let Ok(doc) = toml::de::DeTable::parse(text) {
+            ranges::check(doc.get_ref())
+                .map_err(|(key, span, message)| invalid(key, Some(span), message))?;
+        }
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = Key::from_path(e.path());
             let inner = e.into_inner();

@@ -126,7 +126,7 @@ enabled = false
 
 #[test]
 fn unknown_key_at_top_level() {
-    let (line, column, key, message) = invalid("[bot]\nadmins = [1]\n\nprefix = 3\n");
+    let (line, column, key, message) = invalid("[bot]\nadmins = [10001]\n\nprefix = 3\n");
     // `prefix` inside [bot]: the section's key, on line 4.
     assert_eq!((line, column, key.as_str()), (4, 1, "bot.prefix"));
     assert!(
@@ -246,7 +246,7 @@ fn validation_errors_name_line_and_key() {
 
     let (line, _, key, message) = invalid("[http]\ntimeout_ms = 0\n");
     assert_eq!((line, key.as_str()), (2, "http.timeout_ms"));
-    assert!(message.contains("greater than 0"), "{message}");
+    assert_eq!(message, "must be between 100 and 60000, is 0");
 
     let (line, _, key, message) = invalid("[http]\ntimeout = 5\n");
     assert_eq!((line, key.as_str()), (2, "http.timeout"));
@@ -254,7 +254,7 @@ fn validation_errors_name_line_and_key() {
 
     let (line, _, key, message) = invalid("[limits]\nactions = 0\n");
     assert_eq!((line, key.as_str()), (2, "limits.actions"));
-    assert_eq!(message, "must be greater than 0");
+    assert_eq!(message, "must be between 1 and 1000, is 0");
 
     let (line, _, key, _) = invalid("[outbox]\nretry_base_ms = 5000\nretry_max_ms = 100\n");
     assert_eq!((line, key.as_str()), (3, "outbox.retry_max_ms"));
@@ -275,11 +275,12 @@ fn log_budget_keys_are_checked() {
     for key in ["log_lines_per_sec", "log_burst_lines", "log_bytes_per_sec"] {
         let (line, _, at, message) = invalid(&format!("[limits]\n{key} = 0\n"));
         assert_eq!((line, at), (2, format!("limits.{key}")));
-        assert_eq!(message, "must be greater than 0");
+        assert!(message.starts_with("must be between "), "{message}");
+        assert!(message.ends_with(", is 0"), "{message}");
     }
     let (line, _, key, message) = invalid("[limits]\nlog_line_bytes = 10\n");
     assert_eq!((line, key.as_str()), (2, "limits.log_line_bytes"));
-    assert_eq!(message, "must be at least 64, is 10");
+    assert_eq!(message, "must be between 64 and 1048576, is 10");
     let (line, _, key, message) = invalid("[limits]\nlog_burst_bytes = 1000\n");
     assert_eq!((line, key.as_str()), (2, "limits.log_burst_bytes"));
     assert_eq!(message, "must be at least log_line_bytes (2048), is 1000");
@@ -339,4 +340,122 @@ fn retry_delay_doubles_up_to_the_cap() {
         [ms(1), ms(2), ms(3), ms(7), ms(100)],
         [1000, 2000, 4000, 60_000, 60_000]
     );
+}
+
+/// Every integer the default file sets (and the commented plugin keys)
+/// has an upper bound: the largest TOML integer is refused, naming the key
+/// and the allowed range.
+#[test]
+fn every_numeric_key_has_an_upper_bound() {
+    let doc: toml::Table = DEFAULT_TOML.parse().unwrap();
+    let mut checked = Vec::new();
+    let mut check = |section: &str, key: &str, value: &str, want_key: String| {
+        let text = format!("{section}\n{key} = {value}\n");
+        let (line, _, got_key, message) = invalid(&text);
+        assert_eq!((line, got_key.as_str()), (2, want_key.as_str()), "{text}");
+        assert!(message.contains("between"), "{text}: {message}");
+        checked.push(want_key);
+    };
+    for (section, table) in &doc {
+        let table = table.as_table().unwrap();
+        for (key, value) in table {
+            if value.is_integer() {
+                check(
+                    &format!("[{section}]"),
+                    key,
+                    &i64::MAX.to_string(),
+                    format!("{section}.{key}"),
+                );
+            }
+        }
+    }
+    for key in ["kv_quota_bytes", "kv_quota_keys"] {
+        check(
+            "[plugins.x]",
+            key,
+            &i64::MAX.to_string(),
+            format!("plugins.x.{key}"),
+        );
+    }
+    check(
+        "[bot]",
+        "admins",
+        &format!("[10001, {}]", i64::MAX),
+        "bot.admins[1]".into(),
+    );
+    assert!(checked.len() >= 25, "{checked:?}");
+}
+
+/// The two ends of several ranges: the bounds themselves are accepted, one
+/// past them is refused with the key and the range.
+#[test]
+fn numeric_keys_are_bounded_at_both_ends() {
+    let cases: &[(&str, &str, u64, u64)] = &[
+        ("webqq", "send_interval_ms", 0, 60_000),
+        ("webqq", "max_message_bytes", 64, 720),
+        ("webqq", "poll_timeout_secs", 90, 600),
+        ("webqq", "send_retries", 0, 10),
+        ("limits", "call_timeout_ms", 10, 60_000),
+        ("limits", "max_faults", 1, 100),
+        ("limits", "memory_bytes", 1 << 20, 4 << 30),
+        ("timers", "retry_after_ms", 100, 3_600_000),
+        ("http", "max_redirects", 0, 20),
+        ("rate_limit", "user_cooldown_ms", 0, 3_600_000),
+        ("outbox", "max_attempts", 1, 100),
+        ("plugins.x", "kv_quota_keys", 1, 10_000_000),
+    ];
+    for &(section, key, min, max) in cases {
+        let text = |v: u64| format!("[{section}]\n{key} = {v}\n");
+        parse(&text(min)).unwrap_or_else(|e| panic!("{e}"));
+        parse(&text(max)).unwrap_or_else(|e| panic!("{e}"));
+        let range = format!("must be between {min} and {max}");
+        let mut outside = vec![max + 1];
+        if min > 0 {
+            outside.push(min - 1);
+        }
+        for v in outside {
+            let (line, column, got, message) = invalid(&text(v));
+            assert_eq!(
+                (line, column, got.as_str()),
+                (2, key.len() + 4, format!("{section}.{key}").as_str()),
+                "{v}"
+            );
+            assert_eq!(message, format!("{range}, is {v}"));
+        }
+    }
+    // The examples of the issue, as the loader prints them.
+    assert_eq!(
+        parse("[webqq]\nmax_message_bytes = 1\n")
+            .unwrap_err()
+            .to_string(),
+        "config/wasmqq.toml:2:21: webqq.max_message_bytes: must be between 64 and 720, is 1"
+    );
+    let (line, _, key, message) = invalid("[webqq]\nsend_interval_ms = 18446744073709551615\n");
+    assert_eq!((line, key.as_str()), (2, "webqq.send_interval_ms"));
+    assert_eq!(
+        message,
+        "must be between 0 and 60000, is 18446744073709551615"
+    );
+    // Too large or negative for the field's type: still the range.
+    let (_, _, key, message) = invalid("[limits]\nmax_faults = 0x1_0000_0000\n");
+    assert_eq!(key, "limits.max_faults");
+    assert_eq!(message, "must be between 1 and 100, is 4294967296");
+    let (_, _, _, message) = invalid("[limits]\nmemory_bytes = -1\n");
+    assert_eq!(message, "must be between 1048576 and 4294967296, is -1");
+    // Inline tables, dotted keys and plugin tables are found too.
+    let (line, _, key, _) = invalid("webqq = { send_retries = 11 }\n");
+    assert_eq!((line, key.as_str()), (1, "webqq.send_retries"));
+    let (line, _, key, _) = invalid("[plugins]\ndice.kv_quota_bytes = 0\n");
+    assert_eq!((line, key.as_str()), (2, "plugins.dice.kv_quota_bytes"));
+    let (line, _, key, message) = invalid("[webqq]\nsend_interval_ms = 9223372036854775807\n");
+    assert_eq!((line, key.as_str()), (2, "webqq.send_interval_ms"));
+    assert_eq!(
+        message,
+        "must be between 0 and 60000, is 9223372036854775807"
+    );
+    // QQ numbers of admins: 5 to 10 digits.
+    let (line, _, key, message) = invalid("[bot]\nadmins = [10001, 9999]\n");
+    assert_eq!((line, key.as_str()), (2, "bot.admins[1]"));
+    assert_eq!(message, "must be between 10000 and 4294967295, is 9999");
+    parse("[bot]\nadmins = [10000, 4294967295]\n").unwrap();
 }

@@ -1,14 +1,11 @@
-//! Checks that types cannot express. Each failure is the key path of the
-//! offending value and what is wrong with it; the caller adds file and line.
+//! Checks that types and ranges (`super::ranges`) cannot express. Each
+//! failure is the key path of the offending value and what is wrong with
+//! it; the caller adds file and line.
 
 use super::Config;
 use super::span::Key;
 
 type Failure = (Key, String);
-
-/// Shortest log line length accepted: room for some text and the marker of
-/// a cut line.
-const MIN_LOG_LINE: usize = 64;
 
 /// The first problem of `config`, if any.
 pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
@@ -38,35 +35,15 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
         return Err((bot.key("plugin_dir"), "must not be empty".into()));
     }
 
-    let webqq = Key::of(&["webqq"]);
-    positive(
-        &webqq,
-        "max_message_bytes",
-        config.webqq.max_message_bytes as u64,
-    )?;
-    positive(&webqq, "poll_timeout_secs", config.webqq.poll_timeout_secs)?;
     if config.webqq.qr_png_path.as_os_str().is_empty() {
-        return Err((webqq.key("qr_png_path"), "must not be empty".into()));
+        return Err((
+            Key::of(&["webqq", "qr_png_path"]),
+            "must not be empty".into(),
+        ));
     }
 
     let limits = Key::of(&["limits"]);
     let l = &config.limits;
-    positive(&limits, "call_timeout_ms", l.call_timeout_ms)?;
-    positive(&limits, "memory_bytes", l.memory_bytes as u64)?;
-    positive(&limits, "table_elements", l.table_elements as u64)?;
-    positive(&limits, "instances", l.instances as u64)?;
-    positive(&limits, "reply_bytes", l.reply_bytes as u64)?;
-    positive(&limits, "actions", l.actions as u64)?;
-    positive(&limits, "max_faults", u64::from(l.max_faults))?;
-    positive(&limits, "log_lines_per_sec", u64::from(l.log_lines_per_sec))?;
-    positive(&limits, "log_burst_lines", u64::from(l.log_burst_lines))?;
-    positive(&limits, "log_bytes_per_sec", l.log_bytes_per_sec)?;
-    if l.log_line_bytes < MIN_LOG_LINE {
-        return Err((
-            limits.key("log_line_bytes"),
-            format!("must be at least {MIN_LOG_LINE}, is {}", l.log_line_bytes),
-        ));
-    }
     if l.log_burst_bytes < l.log_line_bytes as u64 {
         return Err((
             limits.key("log_burst_bytes"),
@@ -77,21 +54,8 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
         ));
     }
 
-    let timers = Key::of(&["timers"]);
-    let t = &config.timers;
-    positive(&timers, "max_per_plugin", t.max_per_plugin as u64)?;
-    positive(&timers, "max_payload_bytes", t.max_payload_bytes as u64)?;
-    positive(&timers, "retry_after_ms", t.retry_after_ms)?;
-
-    let http = Key::of(&["http"]);
-    let h = &config.http;
-    positive(&http, "timeout_ms", h.timeout_ms)?;
-    positive(&http, "max_response_bytes", h.max_response_bytes as u64)?;
-
     let outbox = Key::of(&["outbox"]);
     let o = &config.outbox;
-    positive(&outbox, "max_attempts", u64::from(o.max_attempts))?;
-    positive(&outbox, "retry_base_ms", o.retry_base_ms)?;
     if o.retry_max_ms < o.retry_base_ms {
         return Err((
             outbox.key("retry_max_ms"),
@@ -115,8 +79,6 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
                 ));
             }
         }
-        positive(&at, "kv_quota_bytes", plugin.kv_quota_bytes)?;
-        positive(&at, "kv_quota_keys", plugin.kv_quota_keys)?;
         if let Some(hash) = &plugin.sha256
             && (hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
         {
@@ -129,14 +91,6 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-fn positive(section: &Key, key: &str, value: u64) -> Result<(), Failure> {
-    if value == 0 {
-        Err((section.clone().key(key), "must be greater than 0".into()))
-    } else {
-        Ok(())
-    }
 }
 
 /// Plugin names as plugins declare them: lowercase ASCII letters, digits,

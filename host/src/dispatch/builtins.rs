@@ -1,7 +1,7 @@
 //! The host's own commands: `help`, and for admins `plugins`, `enable`,
 //! `disable` and `reload`.
 
-use super::parse::ParsedCommand;
+use super::parse::{ParsedCommand, is_prefix_char};
 use super::{Dispatcher, Incoming};
 use crate::plugins::Scope;
 
@@ -43,7 +43,11 @@ fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
         return list(d, &snapshot, &enabled, page.max(1));
     }
     if let Some(topic) = topic {
-        let topic = topic.trim_start_matches(|c| d.prefixes.iter().any(|p| p.starts_with(c)));
+        let topic = topic.trim_start_matches(|c| {
+            d.prefixes
+                .iter()
+                .any(|p| p.chars().next().is_some_and(|p| is_prefix_char(c, p)))
+        });
         return match snapshot.command(topic) {
             Some((plugin, command)) if enabled(plugin.name()) => {
                 let spec = plugin

@@ -143,7 +143,10 @@ impl Client {
     /// chat and retried on transient failures. Waits while a relink or
     /// re-login is in progress.
     ///
-    /// Fails (`Err`) only for an empty message, a
+    /// Control characters (but `\n`, `\t`) are stripped and faces outside
+    /// `0..=255` dropped first ([`content::clean_outgoing`](crate::content::clean_outgoing)).
+    ///
+    /// Fails (`Err`) only for an empty message (or one left empty by that), a
     /// [`ChatKind::Session`] target (SmartQQ cannot send there) or after
     /// shutdown; delivery problems are reported per part in the
     /// [`SendReport`].

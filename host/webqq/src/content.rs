@@ -99,6 +99,60 @@ pub fn decode(content: &Value) -> Result<Vec<Segment>, String> {
     Ok(out)
 }
 
+/// What [`clean_outgoing`] left out of a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Control characters stripped from the text.
+    pub controls: usize,
+    /// Face ids dropped for being outside `0..=`[`MAX_FACE_ID`].
+    pub faces: Vec<u32>,
+}
+
+impl Removed {
+    /// Whether nothing was left out.
+    pub fn is_empty(&self) -> bool {
+        self.controls == 0 && self.faces.is_empty()
+    }
+}
+
+pub use wasmqq_wire::content::MAX_FACE_ID;
+
+/// The message as it may go to the server: in text, `\r\n` and `\r`
+/// become `\n` and every other C0 control character (U+0000..U+001F)
+/// except `\n` and `\t` is stripped (NUL among them, which peers and the
+/// server treat as the end of the text); faces outside `0..=`[`MAX_FACE_ID`]
+/// are dropped; text segments left empty disappear. Also says what was left
+/// out, for the caller to log.
+pub fn clean_outgoing(segments: &[Segment]) -> (Vec<Segment>, Removed) {
+    let mut removed = Removed::default();
+    let mut out = Vec::with_capacity(segments.len());
+    for s in segments {
+        match s {
+            Segment::Text(t) => {
+                let mut clean = String::with_capacity(t.len());
+                let mut chars = t.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\r' => {
+                            chars.next_if_eq(&'\n');
+                            clean.push('\n');
+                        }
+                        '\n' | '\t' => clean.push(c),
+                        c if u32::from(c) < 0x20 => removed.controls += 1,
+                        c => clean.push(c),
+                    }
+                }
+                if !clean.is_empty() {
+                    out.push(Segment::Text(clean));
+                }
+            }
+            Segment::Face(id) if *id > MAX_FACE_ID => removed.faces.push(*id),
+            Segment::Face(_) => out.push(s.clone()),
+        }
+    }
+    (out, removed)
+}
+
 /// The font element appended to every outgoing message (§5.3).
 fn font() -> Value {
     json!(["font", {"name": "宋体", "size": 10, "style": [0, 0, 0], "color": "000000"}])
@@ -253,6 +307,45 @@ mod tests {
             decode(&v).unwrap(),
             vec![Segment::text("hello \"q\""), Segment::Face(14)]
         );
+    }
+
+    #[test]
+    fn clean_outgoing_strips_controls_and_drops_bad_faces() {
+        let (segs, removed) = clean_outgoing(&[
+            Segment::text("a\0b\u{1}c\r\nd\re\tf\ng\u{1f}\u{7f}é"),
+            Segment::Face(0),
+            Segment::Face(MAX_FACE_ID),
+            Segment::Face(MAX_FACE_ID + 1),
+            Segment::text("\0\u{1b}"),
+            Segment::Face(u32::MAX),
+            Segment::text("汉"),
+        ]);
+        assert_eq!(
+            segs,
+            vec![
+                // DEL and non-ASCII are not C0: kept.
+                Segment::text("abc\nd\ne\tf\ng\u{7f}é"),
+                Segment::Face(0),
+                Segment::Face(255),
+                Segment::text("汉"),
+            ]
+        );
+        assert_eq!(
+            removed,
+            Removed {
+                controls: 5,
+                faces: vec![256, u32::MAX],
+            }
+        );
+        // A clean message comes back as it was.
+        let ok = vec![Segment::text("hi\tthere\n"), Segment::Face(14)];
+        let (same, removed) = clean_outgoing(&ok);
+        assert_eq!(same, ok);
+        assert!(removed.is_empty());
+        // Nothing left: no segment at all.
+        let (none, removed) = clean_outgoing(&[Segment::text("\0"), Segment::Face(999)]);
+        assert!(none.is_empty());
+        assert!(!removed.is_empty());
     }
 
     #[test]

@@ -5,14 +5,31 @@
 //! | --- | --- |
 //! | `retcode 0` + `result` | every element decoded; own echoes and duplicate `msg_id`s dropped |
 //! | `retcode 0` without `result`, `102`, HTTP 502/504 | idle: poll again at once |
-//! | `103` | probe with `get_online_buddies2`; poll again if it answers, full re-login if it refuses or after 3 denials in a row |
+//! | `103` | probe with `get_online_buddies2`; a bounded number of fast re-tries, then full re-login (second table) |
 //! | `116` | take the new `ptwebqq` from `p` (and the cookie), save the session |
 //! | `120`, `121` | relink (login2 with the current psessionid); full re-login if that fails |
 //! | `100`, `100000`, `100001`, `100012`, `kick_message` | full re-login (new QR code through the observer) |
 //! | other retcodes, malformed answers, HTTP errors, timeouts | capped exponential backoff with jitter; after 5 failures in a row, probe as for `103` |
+//!
+//! A `103` is often a hiccup of a healthy session (right after login, or a
+//! server that forgot the session for a moment, §2.8, §6.1), so it gets a
+//! bounded number of fast re-tries before the QR code is shown again:
+//!
+//! | probe outcome | reaction |
+//! | --- | --- |
+//! | answered | poll again after a short pause (jittered, from a quarter of `backoff_base` doubling up to 4 × `backoff_base`); the 9th `103` of a run ([`FAST_103_RETRIES`] + 1) is a full re-login |
+//! | refused with `100000`, `100001`, `100012` (the session is dead) | full re-login at once |
+//! | refused otherwise (another retcode, a malformed answer) | a denial: back off as for failures; the 3rd denial of a run ([`MAX_DENIALS`]) is a full re-login |
+//! | failed (network, timeout, HTTP error) | back off as for failures; not a denial |
+//!
+//! A run ends with the first poll2 that succeeds (messages or idle), a
+//! relink or a re-login; `103`s and denials older than [`RUN_WINDOW`] (5
+//! minutes) no longer count, so a session that trips now and then is never
+//! logged out for it.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -28,9 +45,16 @@ use crate::session::Auth;
 use crate::transport::{errmsg_of, retcode_of, truncate};
 
 const ORIGIN_D: &str = "https://d1.web2.qq.com";
-/// How many 103 answers in a row (each cured by a successful probe) before
-/// the session is considered lost.
-const MAX_103: u32 = 3;
+/// How many `103` answers of one run are re-tried; one more is a full
+/// re-login.
+pub(crate) const FAST_103_RETRIES: usize = 8;
+/// Refused probes (other than "session dead" retcodes) of one run that make
+/// a full re-login.
+pub(crate) const MAX_DENIALS: usize = 3;
+/// How long a `103` or a denial counts towards its run.
+pub(crate) const RUN_WINDOW: Duration = Duration::from_secs(300);
+/// Probe retcodes that mean the session is dead (as on poll2, §6.1).
+const SESSION_DEAD: [i64; 3] = [100000, 100001, 100012];
 /// Consecutive failures before the session is probed.
 const FAILURES_BEFORE_PROBE: u32 = 5;
 /// How many recent message keys are remembered for de-duplication.
@@ -84,6 +108,40 @@ pub(crate) fn classify(answer: Result<Value>) -> Action {
         }
         other => Action::Backoff(format!("poll2: retcode {other} ({:?})", errmsg_of(&v))),
     }
+}
+
+/// A run of bad signs (`103` answers, refused probes): how many happened
+/// within [`RUN_WINDOW`] since the run was last cleared.
+#[derive(Debug, Default)]
+struct Run {
+    at: VecDeque<Instant>,
+}
+
+impl Run {
+    /// Records one more at `now`; returns how many count now.
+    fn push(&mut self, now: Instant) -> usize {
+        while self
+            .at
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= RUN_WINDOW)
+        {
+            self.at.pop_front();
+        }
+        self.at.push_back(now);
+        self.at.len()
+    }
+
+    fn clear(&mut self) {
+        self.at.clear();
+    }
+}
+
+/// What a session probe found.
+enum Probe {
+    /// `get_online_buddies2` answered: the session is alive.
+    Answered,
+    /// Refused or failed, and handled (backed off, or logged in again).
+    Handled,
 }
 
 /// Remembers recently seen messages by (chat, msg_id).
@@ -150,22 +208,31 @@ struct Poller {
     tx: mpsc::Sender<Event>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     backoff: Backoff,
+    /// The pause before polling again after a `103` cured by a probe.
+    fast: Backoff,
     dedup: Dedup,
-    denials: u32,
+    /// The current run of `103` answers.
+    answers_103: Run,
+    /// The current run of refused probes.
+    denials: Run,
     failures: u32,
 }
 
 /// Runs the poll loop until shutdown (or until a re-login fails for good).
 pub(crate) async fn run(inner: Arc<Inner>, tx: mpsc::Sender<Event>) {
     let shutdown = inner.shutdown.subscribe();
-    let backoff = Backoff::new(inner.config.backoff_base, inner.config.backoff_max);
+    let base = inner.config.backoff_base;
+    let backoff = Backoff::new(base, inner.config.backoff_max);
+    let fast = Backoff::new(base / 4, base.saturating_mul(4));
     let mut p = Poller {
         inner,
         tx,
         shutdown,
         backoff,
+        fast,
         dedup: Dedup::new(),
-        denials: 0,
+        answers_103: Run::default(),
+        denials: Run::default(),
         failures: 0,
     };
     let _ = p.run().await;
@@ -184,23 +251,24 @@ impl Poller {
                 _ = self.shutdown.changed() => return Err(Stop),
             };
             match classify(answer) {
-                Action::Idle => {
-                    self.backoff.reset();
-                    self.failures = 0;
-                }
+                Action::Idle => self.polled(),
                 Action::Events(items) => {
-                    self.backoff.reset();
-                    self.failures = 0;
-                    self.denials = 0;
+                    self.polled();
                     self.handle_items(&auth, items).await?;
                 }
                 Action::Probe => {
-                    self.denials += 1;
-                    tracing::warn!(
-                        denials = self.denials,
-                        "poll2 answered 103; probing the session"
-                    );
-                    self.probe(&auth).await?;
+                    let run = self.answers_103.push(Instant::now());
+                    if run > FAST_103_RETRIES {
+                        self.relogin(format!("poll2 answered 103 {run} times in a row"))
+                            .await?;
+                        continue;
+                    }
+                    tracing::warn!(run, "poll2 answered 103; probing the session");
+                    if let Probe::Answered = self.probe(&auth).await? {
+                        let delay = self.fast.next_delay();
+                        tracing::info!(?delay, "session probe answered; polling again");
+                        self.sleep(delay).await?;
+                    }
                 }
                 Action::NewPtwebqq(p) => {
                     tracing::info!("poll2 answered 116: new ptwebqq");
@@ -254,26 +322,47 @@ impl Poller {
         }
     }
 
-    /// The 103 probe: get_online_buddies2 (§2.8, §6.1).
-    async fn probe(&mut self, auth: &Auth) -> Result<(), Stop> {
-        match crate::login::activate(&self.inner.transport, auth).await {
-            Ok(_) if self.denials < MAX_103 => {
-                tracing::info!("session probe answered; polling again");
-                Ok(())
+    /// A poll2 answer that shows the session works: every run ends.
+    fn polled(&mut self) {
+        self.backoff.reset();
+        self.fast.reset();
+        self.failures = 0;
+        self.answers_103.clear();
+        self.denials.clear();
+    }
+
+    /// The session probe: get_online_buddies2 (§2.8, §6.1), with the
+    /// reactions of the module's second table.
+    async fn probe(&mut self, auth: &Auth) -> Result<Probe, Stop> {
+        let e = match crate::login::activate(&self.inner.transport, auth).await {
+            Ok(_) => return Ok(Probe::Answered),
+            Err(e) => e,
+        };
+        match e.retcode() {
+            Some(code) if SESSION_DEAD.contains(&code) => {
+                self.relogin(format!("session probe refused: {e}")).await?;
+                return Ok(Probe::Handled);
             }
-            Ok(_) => {
-                self.relogin(format!("poll2 answered 103 {MAX_103} times in a row"))
-                    .await
+            _ if matches!(e, Error::Retcode { .. } | Error::Malformed { .. }) => {
+                let denials = self.denials.push(Instant::now());
+                if denials >= MAX_DENIALS {
+                    self.relogin(format!(
+                        "session probe refused {denials} times in a row, last: {e}"
+                    ))
+                    .await?;
+                    return Ok(Probe::Handled);
+                }
+                let delay = self.backoff.next_delay();
+                tracing::warn!(error = %e, denials, ?delay, "session probe refused; backing off");
+                self.sleep(delay).await?;
             }
-            Err(e @ Error::Retcode { .. }) | Err(e @ Error::Malformed { .. }) => {
-                self.relogin(format!("session probe refused: {e}")).await
-            }
-            Err(e) => {
+            _ => {
                 let delay = self.backoff.next_delay();
                 tracing::warn!(error = %e, ?delay, "session probe failed; backing off");
-                self.sleep(delay).await
+                self.sleep(delay).await?;
             }
         }
+        Ok(Probe::Handled)
     }
 
     async fn relink(&mut self, code: i64) -> Result<(), Stop> {
@@ -294,7 +383,8 @@ impl Poller {
         };
         match result {
             Ok(_) => {
-                self.denials = 0;
+                self.answers_103.clear();
+                self.denials.clear();
                 self.emit(Event::Reconnected { new_session: false }).await
             }
             Err(e) => self.relogin(format!("relink failed: {e}")).await,
@@ -348,9 +438,11 @@ impl Poller {
             }
         }
         self.dedup.clear();
-        self.denials = 0;
+        self.answers_103.clear();
+        self.denials.clear();
         self.failures = 0;
         self.backoff.reset();
+        self.fast.reset();
         self.emit(Event::Reconnected { new_session: true }).await
     }
 
@@ -524,6 +616,19 @@ mod tests {
             classify(Ok(json!({"retcode":0,"result":{}}))),
             Action::Backoff(_)
         ));
+    }
+
+    #[test]
+    fn runs_forget_what_is_older_than_the_window() {
+        let mut run = Run::default();
+        let t0 = Instant::now();
+        assert_eq!(run.push(t0), 1);
+        assert_eq!(run.push(t0 + Duration::from_secs(1)), 2);
+        assert_eq!(run.push(t0 + RUN_WINDOW - Duration::from_secs(1)), 3);
+        // The first two fall out of the window.
+        assert_eq!(run.push(t0 + RUN_WINDOW + Duration::from_secs(1)), 2);
+        run.clear();
+        assert_eq!(run.push(t0 + RUN_WINDOW * 2), 1);
     }
 
     #[test]

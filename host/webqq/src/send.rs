@@ -9,6 +9,11 @@
 //! "probably delivered" and is **never** resent (resending is how peers
 //! spammed groups); `100100` means delivered. Every part's fate is reported
 //! in a [`SendReport`].
+//!
+//! Before splitting, a message is cleaned ([`content::clean_outgoing`]): C0
+//! control characters other than `\n` and `\t` are stripped and faces
+//! outside `0..=255` dropped, with one warning saying what was left out; a
+//! message left empty is refused as [`Error::EmptyMessage`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -167,7 +172,18 @@ where
     Fut: std::future::Future<Output = Result<Auth>>,
 {
     let endpoint = endpoint_for(chat.kind)?;
-    let parts = content::split(segments, settings.max_bytes);
+    let (segments, removed) = content::clean_outgoing(segments);
+    if !removed.is_empty() {
+        tracing::warn!(
+            control_chars = removed.controls,
+            dropped_faces = ?removed.faces,
+            "outgoing message cleaned: {} control character(s) stripped, {} face(s) outside 0..={} dropped",
+            removed.controls,
+            removed.faces.len(),
+            content::MAX_FACE_ID
+        );
+    }
+    let parts = content::split(&segments, settings.max_bytes);
     if parts.is_empty() {
         return Err(Error::EmptyMessage { endpoint });
     }

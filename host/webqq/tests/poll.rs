@@ -136,6 +136,31 @@ async fn retcode_103_is_probed_and_polling_goes_on() {
     bot.client.shutdown().await;
 }
 
+/// A run of 103 answers whose probes all answer (a healthy session the
+/// server is slow to register) is re-tried, up to the bound of the
+/// module's table (8 within five minutes), without a new QR code.
+#[tokio::test]
+async fn quick_103s_with_a_healthy_session_do_not_relogin() {
+    let sim = Sim::start().await;
+    let mut bot = connect(&sim).await;
+    for times in [3, 8] {
+        let others = survives(
+            &sim,
+            &mut bot,
+            json!({"endpoint":"poll2","retcode":103,"times":times}),
+        )
+        .await;
+        assert!(others.is_empty(), "{times} × 103: no re-login: {others:?}");
+    }
+    assert_eq!(bot.recorder.qr_codes(), 1);
+    assert_eq!(
+        bot.recorder
+            .count(|s| matches!(s, LoginStatus::Relogin { .. })),
+        0
+    );
+    bot.client.shutdown().await;
+}
+
 #[tokio::test]
 async fn retcode_116_replaces_ptwebqq() {
     let sim = Sim::start().await;
@@ -180,8 +205,17 @@ async fn retcodes_120_and_121_relink() {
 }
 
 async fn relogs_in(fault: serde_json::Value) {
+    relogs_in_after(&[], fault).await;
+}
+
+/// Arms `first` (consumed before the next poll) and then `fault` as in
+/// [`survives`], and checks that exactly one full re-login followed.
+async fn relogs_in_after(first: &[serde_json::Value], fault: serde_json::Value) {
     let sim = Sim::start().await;
     let mut bot = connect(&sim).await;
+    for f in first {
+        sim.fault(f.clone()).await;
+    }
     let others = survives(&sim, &mut bot, fault.clone()).await;
     assert!(
         others
@@ -222,6 +256,24 @@ async fn retcode_100001_relogs_in() {
 #[tokio::test]
 async fn retcode_100012_relogs_in() {
     relogs_in(json!({"endpoint":"poll2","retcode":100012})).await;
+}
+
+/// 103 after 103 beyond the bound, even with every probe answering: the
+/// server will not take this session back, log in again.
+#[tokio::test]
+async fn endless_103_relogs_in() {
+    relogs_in(json!({"endpoint":"poll2","retcode":103,"times":9})).await;
+}
+
+/// 103 with a probe that is refused (not a session-expired code) three
+/// times in a row: log in again.
+#[tokio::test]
+async fn persistently_refused_probe_relogs_in() {
+    relogs_in_after(
+        &[json!({"endpoint":"get_online_buddies2","retcode":103,"times":3})],
+        json!({"endpoint":"poll2","retcode":103,"times":3}),
+    )
+    .await;
 }
 
 #[tokio::test]

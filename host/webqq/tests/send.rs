@@ -251,3 +251,40 @@ async fn empty_and_session_targets_are_refused() {
     assert!(matches!(err, Error::Unsupported(_)), "{err}");
     bot.client.shutdown().await;
 }
+
+/// NUL and the other C0 control characters (but `\n` and `\t`) never reach
+/// the server, `\r\n` becomes `\n`, and faces outside 0..=255 are dropped;
+/// a message left with nothing is refused like an empty one.
+#[tokio::test]
+async fn control_characters_and_bad_faces_are_not_sent() {
+    let sim = Sim::start().await;
+    let bot = connect(&sim).await;
+    let alice = bot.friend("Alice");
+    let r = bot
+        .client
+        .send(
+            alice,
+            &[
+                Segment::text("a\0b\u{1b}[31mc\r\nd\te\u{7}\rf"),
+                Segment::Face(14),
+                Segment::Face(256),
+                Segment::Face(u32::MAX),
+                Segment::text("\u{0}end\u{1f}"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(r.is_delivered(), "{r:?}");
+    let sent = sim.wait_sent(1).await;
+    assert_eq!(sent[0]["text"], "ab[31mc\nd\te\nf[face:14]end");
+    for only_bad in [
+        vec![Segment::text("\0\0\u{1}")],
+        vec![Segment::Face(1000)],
+        vec![Segment::text("\u{0}"), Segment::Face(300)],
+    ] {
+        let err = bot.client.send(alice, &only_bad).await.unwrap_err();
+        assert!(matches!(err, Error::EmptyMessage { .. }), "{err}");
+    }
+    assert_eq!(sim.sent().await.len(), 1);
+    bot.client.shutdown().await;
+}

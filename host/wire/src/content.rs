@@ -13,6 +13,14 @@
 
 use serde_json::{Value, json};
 
+/// The highest classic QQ face id (`["face", N]`) a message may carry.
+///
+/// The protocol notes give the range as "0…≈250" (`webqq-protocol.md`
+/// §5.2) with unknown ids seen in the wild (212) and no exact table, so
+/// wasmqq takes 0..=255 as the valid range: the WebQQ client drops faces
+/// above this before sending.
+pub const MAX_FACE_ID: u32 = 255;
+
 /// One element of a message body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Segment {

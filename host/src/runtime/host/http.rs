@@ -7,11 +7,13 @@
 //! own policy is off), so each hop is checked the same way, up to
 //! [`HttpLimits::max_redirects`].
 //!
-//! Internal addresses — loopback, private, link-local, CGNAT, unspecified —
-//! are never reached through a wildcard or a DNS name: the client's resolver
-//! drops them from every answer (so a public name that resolves to
-//! `127.0.0.1` is refused), and an IP literal or `localhost` in a URL must be
-//! listed exactly (`"127.0.0.1"`, `"[::1]:8080"`, `"localhost"`).
+//! Internal addresses — loopback, private, link-local, CGNAT, unspecified,
+//! reserved ([`is_internal`]), and IPv6 forms that embed one of those
+//! (`[::127.0.0.1]`, NAT64 `[64:ff9b::a9fe:a9fe]`, 6to4, …) — are never
+//! reached through a wildcard or a DNS name: the client's resolver drops
+//! them from every answer (so a public name that resolves to `127.0.0.1` is
+//! refused), and an IP literal or `localhost` in a URL must be listed
+//! exactly (`"127.0.0.1"`, `"[::1]:8080"`, `"localhost"`).
 //!
 //! Responses are read up to [`HttpLimits::max_response_bytes`]; each fetch
 //! ends after [`HttpLimits::timeout_ms`] or shortly before the plugin's call
@@ -205,27 +207,62 @@ pub fn canonical_host(url: &Url) -> Option<String> {
 }
 
 /// Whether an address is internal: loopback, private, link-local, CGNAT,
-/// unspecified, broadcast, or the IPv6 equivalents.
+/// unspecified, broadcast and reserved (240/4), the IETF protocol block
+/// (192.0.0/24), benchmarking (198.18/15), or the IPv6 equivalents
+/// (loopback, unspecified, unique-local, link-local, site-local).
+///
+/// An IPv6 address that carries an IPv4 address is judged by that IPv4
+/// address ([`embedded_ipv4`]): IPv4-mapped `::ffff:a.b.c.d`,
+/// IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`, 6to4
+/// `2002:AABB:CCDD::/48` and Teredo (the client address). The local-use
+/// NAT64 prefix `64:ff9b:1::/48` (RFC 8215) is internal whatever it embeds:
+/// where the IPv4 address sits depends on the prefix length the site's
+/// translator uses, and it only ever leads through that site's translator.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-                || v4.octets()[0] == 0
+                || a == 0
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b & 0xfe) == 18)
+                || a >= 240
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_ipv4(v6) {
                 return is_internal(IpAddr::V4(v4));
             }
+            let s0 = v6.segments()[0];
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || (s0 & 0xfe00) == 0xfc00
+                || (s0 & 0xffc0) == 0xfe80
+                || (s0 & 0xffc0) == 0xfec0
+                || v6.segments()[..3] == [0x64, 0xff9b, 1]
         }
+    }
+}
+
+/// The IPv4 address an IPv6 address stands for, in the forms that embed
+/// one: IPv4-mapped (`::ffff:0:0/96`), IPv4-compatible (`::/96`, so `::`
+/// and `::1` give `0.0.0.0` and `0.0.0.1`, both internal), NAT64 with the
+/// well-known prefix (`64:ff9b::/96`, RFC 6052), 6to4 (`2002::/16`, the
+/// IPv4 address in bits 16..48) and Teredo (`2001::/32`, the client
+/// address inverted in the last 32 bits).
+pub fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let [.., a, b, c, d] = v6.octets();
+    let last = Ipv4Addr::new(a, b, c, d);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0, 0, _, _] => Some(last),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(last),
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo))),
+        [0x2001, 0, ..] => Some(Ipv4Addr::from(!u32::from(last))),
+        _ => None,
     }
 }
 
@@ -263,6 +300,17 @@ pub fn refusal(url: &Url, allow: &[HostPattern]) -> Option<String> {
     }
 }
 
+/// The addresses of a DNS answer for `host` that may be connected to: all
+/// of them for a `localhost` name, else the ones [`is_internal`] does not
+/// refuse.
+fn public_addrs(host: &str, addrs: impl IntoIterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+    let local = is_local_name(host);
+    addrs
+        .into_iter()
+        .filter(|a| local || !is_internal(a.ip()))
+        .collect()
+}
+
 /// A resolver that never hands out internal addresses, except for
 /// `localhost` names (which [`refusal`] lets through only when listed
 /// exactly).
@@ -272,11 +320,7 @@ impl reqwest::dns::Resolve for PublicResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_ascii_lowercase();
         Box::pin(async move {
-            let local = is_local_name(&host);
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| local || !is_internal(a.ip()))
-                .collect();
+            let addrs = public_addrs(&host, tokio::net::lookup_host((host.as_str(), 0)).await?);
             if addrs.is_empty() {
                 return Err(format!("{host} resolves to no public address").into());
             }
@@ -624,5 +668,91 @@ mod tests {
         assert!(!refused("http://localhost:1/", &["localhost:1"]));
         assert!(!refused("http://[::1]/", &["[::1]"]));
         assert!(!is_internal("93.184.216.34".parse().unwrap()));
+    }
+
+    /// IPv6 forms that carry an IPv4 address are judged by that address.
+    #[test]
+    fn ipv6_forms_embedding_ipv4_are_judged_by_it() {
+        let internal = [
+            // IPv4-mapped.
+            "::ffff:127.0.0.1",
+            "::ffff:a9fe:a9fe",
+            // IPv4-compatible (deprecated, still routed by some stacks).
+            "::127.0.0.1",
+            "::10.1.2.3",
+            "::a9fe:a9fe",
+            // NAT64, well-known prefix: 169.254.169.254, 127.0.0.1, 192.168.1.1.
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::169.254.169.254",
+            "64:ff9b::7f00:1",
+            "64:ff9b::192.168.1.1",
+            // NAT64, local-use prefix: internal whatever it embeds.
+            "64:ff9b:1::a9fe:a9fe",
+            "64:ff9b:1::5db8:d822",
+            // 6to4: 2002:AABB:CCDD::/48 is the IPv4 AA.BB.CC.DD.
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101:1::1",
+            "2002:a00:1::",
+            // Teredo: the client's address, inverted, in the last 32 bits.
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+        ];
+        for ip in internal {
+            let ip: Ipv6Addr = ip.parse().unwrap();
+            assert!(is_internal(IpAddr::V6(ip)), "{ip} is internal");
+            let url = format!("http://[{ip}]/");
+            assert!(refused(&url, &["*"]), "{url}");
+        }
+        // The same forms around a public address stay public.
+        for ip in [
+            "::ffff:93.184.216.34",
+            "64:ff9b::93.184.216.34",
+            "2002:5db8:d822::1",
+            "2001:0:4136:e378:8000:63bf:a247:27dd",
+            "2606:2800:220:1:248:1893:25c8:1946",
+        ] {
+            let ip: Ipv6Addr = ip.parse().unwrap();
+            assert!(!is_internal(IpAddr::V6(ip)), "{ip} is public");
+        }
+        // The URL forms of the issue, and IPv4 literals written oddly.
+        for url in [
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[64:ff9b::169.254.169.254]:80/latest/meta-data/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0177.0.0.1/",
+        ] {
+            assert!(refused(url, &["*"]), "{url}");
+        }
+        // Listing the exact form still reaches it.
+        assert!(!refused("http://[::127.0.0.1]/", &["[::127.0.0.1]"]));
+    }
+
+    /// DNS answers go through the same check: a public name resolving to an
+    /// embedded internal address gets no address at all.
+    #[test]
+    fn resolved_addresses_are_filtered_the_same_way() {
+        let answers = |ips: &[&str]| -> Vec<SocketAddr> {
+            ips.iter()
+                .map(|ip| SocketAddr::new(ip.parse().unwrap(), 0))
+                .collect()
+        };
+        let all = answers(&[
+            "127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "::ffff:10.0.0.1",
+            "93.184.216.34",
+            "64:ff9b::5db8:d822",
+        ]);
+        assert_eq!(
+            public_addrs("evil.example", all.clone()),
+            answers(&["93.184.216.34", "64:ff9b::5db8:d822"])
+        );
+        assert!(public_addrs("evil.example", answers(&["64:ff9b::7f00:1"])).is_empty());
+        // `localhost` names keep their answers (they must be listed exactly).
+        assert_eq!(public_addrs("localhost", all.clone()), all);
     }
 }
