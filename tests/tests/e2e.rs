@@ -229,3 +229,47 @@ async fn the_bot_ignores_its_own_messages_coming_back() {
     assert_eq!(world.sent().await.len(), 1, "the bot answered itself");
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn reply_order_per_chat_survives_a_full_relogin() {
+    let world = World::new().await;
+    world.drop_plugin("echo", "echo.wasm");
+    let mut config = world.config();
+    config.webqq.send_interval_ms = 40;
+    let bot = world.start_bot(config).await;
+    world
+        .until_group_answer(DEV, BOB, "!echo ready", "ready")
+        .await;
+
+    // Replies are still queued (40 ms apart) when the session is kicked;
+    // the re-login gives every chat a new id.
+    for i in 1..=30 {
+        world.say_in_group(DEV, BOB, &format!("!echo n{i}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    world.fault(json!({"kick": true})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for i in 31..=60 {
+        world.say_in_group(DEV, BOB, &format!("!echo n{i}")).await;
+    }
+    let numbers = |sent: Vec<(String, u64, String)>| -> Vec<u32> {
+        sent.into_iter()
+            .filter_map(|(_, _, t)| t.strip_prefix('n').and_then(|n| n.parse().ok()))
+            .collect()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = numbers(world.sent().await);
+        if got.len() >= 60 {
+            assert_eq!(got, (1..=60).collect::<Vec<u32>>(), "in order, each once");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of 60 replies: {got:?}",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bot.stop().await;
+}

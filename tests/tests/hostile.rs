@@ -287,3 +287,107 @@ async fn a_quarantined_plugin_is_quiet_for_triggers_and_tells_a_chat_once() {
     assert_eq!(after.len(), 1, "only the echo after the notice: {after:?}");
     bot.stop().await;
 }
+
+/// Wait (up to 10 s) for a sent message starting with `prefix`.
+async fn sent_starting(world: &World, prefix: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(m) = world
+            .sent()
+            .await
+            .into_iter()
+            .find(|m| m.2.starts_with(prefix))
+        {
+            return m.2;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing starting with {prefix:?} was sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_flooding_plugin_leaves_the_chat_answering() {
+    let logs = Captured::global();
+    let world = World::new().await;
+    world.drop_plugin("flood", "flood.wasm");
+    world.drop_plugin("echo", "echo.wasm");
+    let mut config = world.config();
+    config.plugins.insert(
+        "flood".into(),
+        PluginConfig {
+            grants: vec![Capability::Send, Capability::Timers],
+            ..PluginConfig::default()
+        },
+    );
+    // Slow pacing, so the flood is still queued while the test goes on.
+    config.webqq.send_interval_ms = 250;
+    let bot = world.start_bot(config).await;
+
+    world.say_in_group(DEV, BOB, "!flood").await;
+    let summary = sent_starting(&world, "flood: ").await;
+    let sent: u32 = summary["flood: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(sent <= 20, "{summary}");
+    assert!(summary.contains("QuotaExceeded"), "{summary}");
+
+    // A user's command is answered before the queued flood (at most the
+    // flood message being sent goes out first).
+    let n = world.sent().await.len();
+    let asked = tokio::time::Instant::now();
+    world.say_in_group(DEV, BOB, "!echo still usable").await;
+    sent_starting(&world, "still usable").await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    let between: Vec<_> = world.sent().await[n..]
+        .iter()
+        .take_while(|m| m.2 != "still usable")
+        .cloned()
+        .collect();
+    assert!(between.len() <= 1, "the flood went first: {between:?}");
+
+    // Timers draw on the same budget: 200 timers do not become 200 messages.
+    world.say_in_group(DEV, BOB, "!timers 200").await;
+    sent_starting(&world, "timers: ").await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let timer_answers = world
+        .sent()
+        .await
+        .iter()
+        .filter(|m| m.2.starts_with("timer t"))
+        .count();
+    assert!(timer_answers <= 20, "{timer_answers} timer answers");
+
+    // Disabling it drops what it still has queued.
+    world
+        .say_in_group(DEV, ALICE, "!disable flood everywhere")
+        .await;
+    let reply = sent_starting(&world, "flood is now disabled everywhere").await;
+    assert!(
+        reply.contains("of its queued messages were dropped"),
+        "{reply}"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before = world.sent().await.len();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let after: Vec<_> = world.sent().await[before..].to_vec();
+    assert!(
+        after.iter().all(|m| !m.2.starts_with("flood ")),
+        "the flood goes on after the disable: {after:?}"
+    );
+    let budget_lines = logs.lines_with(&["flood", "over its output budget"]).len();
+    assert!(
+        (1..=10).contains(&budget_lines),
+        "{budget_lines} budget lines"
+    );
+    bot.stop().await;
+}

@@ -5,8 +5,10 @@
 //! per-chat order → [`Outbox`] (persisted) → client sends. Timers from the
 //! store come back through the dispatcher as `on-timer` calls.
 
+pub mod budget;
 mod contacts;
 pub mod convert;
+pub mod journal;
 mod sink;
 
 use std::future::Future;
@@ -17,7 +19,7 @@ use tokio::sync::mpsc;
 use wasmqq_webqq::{Client, Event, Events, Observer};
 
 use crate::config::Config;
-use crate::dispatch::{DispatchConfig, Dispatcher, ReplySink};
+use crate::dispatch::{DispatchConfig, Dispatcher, Incoming, ReplySink};
 use crate::outbox::{self, Outbox, OutboxError};
 use crate::plugins::{Registry, SetupFn, Toggles, TogglesError, Watcher};
 use crate::runtime::abi::PluginInfo;
@@ -114,6 +116,39 @@ fn plugin_setup(config: &Config) -> SetupFn {
     })
 }
 
+/// Dispatch again every message received before the last stop whose
+/// replies did not reach the outbox, oldest first.
+fn replay_journal(outbox: &Outbox, dispatcher: &Arc<Dispatcher>) {
+    let unfinished = match outbox.unfinished() {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!("cannot read the inbound journal: {e}");
+            return;
+        }
+    };
+    if unfinished.is_empty() {
+        return;
+    }
+    tracing::info!(
+        messages = unfinished.len(),
+        "handling the messages received but not answered before the last stop"
+    );
+    for entry in unfinished {
+        match journal::decode(&entry.payload) {
+            Ok(incoming) => dispatcher.handle_journaled(incoming, Some(entry.seq)),
+            Err(e) => {
+                tracing::error!(
+                    journal = entry.seq,
+                    "journaled message unreadable, skipped: {e}"
+                );
+                if let Err(e) = outbox.journal_done(entry.seq) {
+                    tracing::error!(journal = entry.seq, "{e}");
+                }
+            }
+        }
+    }
+}
+
 fn create_dir(path: &std::path::Path) -> Result<(), BotError> {
     std::fs::create_dir_all(path).map_err(|source| BotError::Folder {
         path: path.into(),
@@ -145,6 +180,12 @@ impl Bot {
             outbox: outbox.clone(),
             client: client.clone(),
             admins: config.bot.admins.clone(),
+            budget: budget::Budget::new(budget::BudgetConfig {
+                sends_per_minute: config.outbox.plugin_sends_per_minute,
+                max_queued: config.outbox.plugin_max_queued,
+                max_message_bytes: config.webqq.max_message_bytes
+                    * config.outbox.max_reply_parts as usize,
+            }),
         });
 
         let store = Store::open(crate::store::default_path(&data))?;
@@ -170,6 +211,17 @@ impl Bot {
         }
         let notice_sink = sink.clone();
         registry.set_notice(Arc::new(move |text: &str| notice_sink.notify_admins(text)));
+        let unload_sink = sink.clone();
+        registry.set_on_unload(Arc::new(move |plugin: &str| {
+            let dropped = unload_sink.drop_queued(plugin, None);
+            if dropped > 0 {
+                tracing::warn!(
+                    plugin,
+                    dropped,
+                    "unloaded: its queued messages were dropped"
+                );
+            }
+        }));
         let dir_err = |message: String| BotError::PluginDir {
             path: config.bot.plugin_dir.clone(),
             message,
@@ -193,6 +245,7 @@ impl Bot {
             toggles,
             sink,
         );
+        replay_journal(&outbox, &dispatcher);
         let (timer_tx, timer_rx) = mpsc::channel(64);
         let timer_task = timers.start(timer_tx);
         let events = client
@@ -208,6 +261,29 @@ impl Bot {
             timer_task,
             _watcher: watcher,
         })
+    }
+
+    /// Journal a received message, then dispatch it; a message journaled
+    /// before (the server delivered it twice) is dropped.
+    fn receive(&self, incoming: Incoming) {
+        match self
+            .outbox
+            .journal(&journal::key(&incoming), &journal::encode(&incoming))
+        {
+            Ok(Some(seq)) => self.dispatcher.handle_journaled(incoming, Some(seq)),
+            Ok(None) => tracing::info!(
+                msg_id = incoming.message.id,
+                chat = %incoming.chat.key,
+                "message received twice; handled once"
+            ),
+            Err(e) => {
+                tracing::error!(
+                    msg_id = incoming.message.id,
+                    "message not journaled (a crash now would lose it): {e}"
+                );
+                self.dispatcher.handle(incoming);
+            }
+        }
     }
 
     /// The logged-in client.
@@ -248,7 +324,8 @@ impl Bot {
                         if m.sender == own {
                             continue;
                         }
-                        self.dispatcher.handle(convert::incoming(&m, &book, own));
+                        let incoming = convert::incoming(&m, &book, own);
+                        self.receive(incoming);
                     }
                     Some(Event::Stopped { reason }) => {
                         tracing::error!("WebQQ client stopped: {reason}");

@@ -3,6 +3,7 @@
 
 use wasmqq_webqq::Client;
 
+use super::budget::Budget;
 use super::convert;
 use crate::dispatch::{Reply, ReplySink};
 use crate::outbox::{OutMessage, Outbox};
@@ -15,18 +16,51 @@ pub struct OutboxSink {
     pub(crate) client: Client,
     /// Admins' QQ numbers, for [`ReplySink::notify_admins`].
     pub(crate) admins: Vec<u64>,
+    /// The plugins' output budgets.
+    pub(crate) budget: Budget,
 }
 
 impl OutboxSink {
-    fn enqueue(&self, chat: Chat, segments: &[Segment], origin: &str) -> Result<u64, String> {
+    fn message(
+        &self,
+        chat: Chat,
+        segments: &[Segment],
+        origin: &str,
+        proactive: bool,
+    ) -> OutMessage {
         let book = self.client.contacts();
         let target = convert::chat_ref(chat);
-        let msg = OutMessage::new(
+        let segments = self.budget.cut(segments.to_vec());
+        OutMessage::new(
             target,
-            convert::segments_out(segments, &book, target),
+            convert::segments_out(&segments, &book, target),
             origin,
         )
-        .named(&book);
+        .named(&book)
+        .as_proactive(proactive)
+    }
+
+    /// Whether the output budget lets `origin` queue one more message.
+    fn admit(&self, origin: &str, proactive: bool) -> Result<(), String> {
+        if origin == "host" || !proactive {
+            return Ok(());
+        }
+        let queued = self
+            .outbox
+            .pending_from(origin)
+            .map_err(|e| e.to_string())?;
+        self.budget
+            .admit(origin, proactive, queued, std::time::Instant::now())
+    }
+
+    fn enqueue(
+        &self,
+        chat: Chat,
+        segments: &[Segment],
+        origin: &str,
+        proactive: bool,
+    ) -> Result<u64, String> {
+        let msg = self.message(chat, segments, origin, proactive);
         self.outbox.enqueue(msg).map_err(|e| e.to_string())
     }
 }
@@ -48,7 +82,7 @@ impl ReplySink for OutboxSink {
                 kind: ChatKind::Friend,
                 id: uin,
             };
-            match self.enqueue(chat, &[Segment::Text(text.to_string())], "host") {
+            match self.enqueue(chat, &[Segment::Text(text.to_string())], "host", false) {
                 Ok(_) => told += 1,
                 Err(e) => tracing::error!(admin = qq, "admin notice not queued: {e}"),
             }
@@ -56,8 +90,31 @@ impl ReplySink for OutboxSink {
         tracing::warn!(told, "for the admins: {text}");
     }
 
+    fn drop_queued(&self, plugin: &str, chat: Option<&str>) -> usize {
+        match self.outbox.drop_from(plugin, chat) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(plugin, "cannot drop its queued messages: {e}");
+                0
+            }
+        }
+    }
+
+    fn send_handled(&self, replies: Vec<Reply>, handled: Option<u64>) {
+        self.queue_handled(replies, handled);
+    }
+
     fn send(&self, reply: Reply) {
-        if let Err(e) = self.enqueue(reply.to.chat, &reply.segments, &reply.origin) {
+        if let Err(e) = self.admit(&reply.origin, reply.proactive) {
+            tracing::debug!(origin = %reply.origin, "reply dropped: {e}");
+            return;
+        }
+        if let Err(e) = self.enqueue(
+            reply.to.chat,
+            &reply.segments,
+            &reply.origin,
+            reply.proactive,
+        ) {
             tracing::error!(
                 chat = %reply.to.key,
                 origin = %reply.origin,
@@ -67,9 +124,29 @@ impl ReplySink for OutboxSink {
     }
 }
 
+impl OutboxSink {
+    /// The replies of one message and its journal mark, in one commit.
+    fn queue_handled(&self, replies: Vec<Reply>, handled: Option<u64>) {
+        // Over-budget messages are dropped here (the budget logs them).
+        let msgs = replies
+            .iter()
+            .filter(|r| self.admit(&r.origin, r.proactive).is_ok())
+            .map(|r| self.message(r.to.chat, &r.segments, &r.origin, r.proactive))
+            .collect();
+        if let Err(e) = self.outbox.enqueue_all(msgs, handled) {
+            tracing::error!(
+                journal = ?handled,
+                replies = replies.len(),
+                "replies not queued (the message is handled again at the next start): {e}"
+            );
+        }
+    }
+}
+
 impl Outbound for OutboxSink {
     fn send(&self, plugin: &str, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError> {
-        self.enqueue(chat, &segments, plugin)
+        self.admit(plugin, true).map_err(HostError::QuotaExceeded)?;
+        self.enqueue(chat, &segments, plugin, true)
             .map(|_| ())
             .map_err(HostError::Unavailable)
     }

@@ -199,6 +199,16 @@ pub struct OutboxConfig {
     /// Cap of that delay, in milliseconds (at least `retry_base_ms`).
     /// Default: 60000.
     pub retry_max_ms: u64,
+    /// Proactive messages (sends to a chat, timer answers) one plugin may
+    /// queue per minute, as a token bucket of this size refilled over a
+    /// minute. Default: 20.
+    pub plugin_sends_per_minute: u32,
+    /// Messages of one plugin that may wait in the outbox at once; beyond
+    /// it, `quota-exceeded`. Default: 50.
+    pub plugin_max_queued: u32,
+    /// Parts (of `[webqq] max_message_bytes`) one message may take; a
+    /// longer one is cut with a marker. Default: 5.
+    pub max_reply_parts: u32,
 }
 
 impl Default for OutboxConfig {
@@ -207,6 +217,9 @@ impl Default for OutboxConfig {
             max_attempts: 5,
             retry_base_ms: 1000,
             retry_max_ms: 60_000,
+            plugin_sends_per_minute: 20,
+            plugin_max_queued: 50,
+            max_reply_parts: 5,
         }
     }
 }

@@ -57,6 +57,9 @@ pub(crate) const RANGES: &[(&str, &str, RangeInclusive<i64>)] = &[
     ("outbox", "max_attempts", 1..=100),
     ("outbox", "retry_base_ms", 100..=600_000),
     ("outbox", "retry_max_ms", 100..=HOUR_MS),
+    ("outbox", "plugin_sends_per_minute", 1..=10_000),
+    ("outbox", "plugin_max_queued", 1..=100_000),
+    ("outbox", "max_reply_parts", 1..=100),
     ("plugins.*", "kv_quota_bytes", 1..=GIB),
     ("plugins.*", "kv_quota_keys", 1..=10_000_000),
 ];

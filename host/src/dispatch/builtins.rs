@@ -224,6 +224,16 @@ fn toggle(d: &Dispatcher, incoming: &Incoming, cmd: &ParsedCommand, enable: bool
         Scope::Here => "in this chat",
         Scope::Everywhere => "everywhere",
     };
+    if !enable {
+        let lane = matches!(scope, Scope::Here).then_some(incoming.chat.key.as_str());
+        let dropped = d.sink.drop_queued(plugin, lane);
+        if dropped > 0 {
+            tracing::warn!(plugin = %plugin, dropped, "disabled: its queued messages were dropped");
+            return format!(
+                "{plugin} is now {verb}d {where_}; {dropped} of its queued messages were dropped."
+            );
+        }
+    }
     format!("{plugin} is now {verb}d {where_}.")
 }
 

@@ -93,12 +93,34 @@ pub struct Reply {
     pub segments: Vec<Segment>,
     /// The plugin that produced it, or `host`.
     pub origin: String,
+    /// A plugin's own message (a send to a chat, a timer's answer) rather
+    /// than an answer to the user: it counts against the plugin's
+    /// proactive budget and leaves after queued replies in its chat.
+    pub proactive: bool,
 }
 
 /// Where replies go (the outbox in the bot; a collector in tests).
 pub trait ReplySink: Send + Sync + 'static {
     /// Accept a reply for delivery; called in per-chat order.
     fn send(&self, reply: Reply);
+
+    /// Accept the replies to one message and mark its journal entry
+    /// `handled` done, together (the outbox does both in one commit). The
+    /// default sends each reply and ignores the journal.
+    fn send_handled(&self, replies: Vec<Reply>, handled: Option<u64>) {
+        let _ = handled;
+        for reply in replies {
+            self.send(reply);
+        }
+    }
+
+    /// Drop the messages of `plugin` waiting for delivery (in the chat with
+    /// key `chat` only, when given) because it was disabled, quarantined or
+    /// unloaded; returns how many. The default has nothing queued.
+    fn drop_queued(&self, plugin: &str, chat: Option<&str>) -> usize {
+        let _ = (plugin, chat);
+        0
+    }
 
     /// Tell the bot's admins something privately (a plugin was
     /// quarantined). The default only logs.
@@ -172,6 +194,13 @@ impl Dispatcher {
     /// Handle one message: start the work and queue its replies in chat
     /// order. Returns at once.
     pub fn handle(self: &Arc<Self>, incoming: Incoming) {
+        self.handle_journaled(incoming, None);
+    }
+
+    /// Like [`Dispatcher::handle`] for a message journaled as `handled`:
+    /// the entry is marked done together with its replies (see
+    /// [`ReplySink::send_handled`]).
+    pub fn handle_journaled(self: &Arc<Self>, incoming: Incoming, handled: Option<u64>) {
         let span = tracing::info_span!(
             "message",
             msg_id = incoming.message.id,
@@ -180,7 +209,7 @@ impl Dispatcher {
         let chat = incoming.chat.clone();
         let this = self.clone();
         let work = tokio::spawn(async move { this.route(incoming).await }.instrument(span));
-        self.sequencer.push(chat, work);
+        self.sequencer.push(chat, order::Pending { work, handled });
     }
 
     /// Deliver a due timer to its plugin's `on-timer`; replies go to the
@@ -208,6 +237,10 @@ impl Dispatcher {
                     (Ok(actions), Some(chat)) => actions
                         .into_iter()
                         .filter_map(|action| action_to_reply(&plugin, action, &chat))
+                        .map(|reply| Reply {
+                            proactive: true,
+                            ..reply
+                        })
                         .collect(),
                     (Ok(actions), None) => {
                         if !actions.is_empty() {
@@ -224,7 +257,13 @@ impl Dispatcher {
             .instrument(span),
         );
         match chat {
-            Some(chat) => self.sequencer.push(chat, work),
+            Some(chat) => self.sequencer.push(
+                chat,
+                order::Pending {
+                    work,
+                    handled: None,
+                },
+            ),
             None => drop(work),
         }
     }
@@ -310,6 +349,10 @@ impl Dispatcher {
                 let status = plugin.status();
                 if e.is_fault() && status.quarantined {
                     // This call's fault was the one that quarantined it.
+                    let dropped = self.sink.drop_queued(&name, None);
+                    if dropped > 0 {
+                        tracing::warn!(plugin = %name, dropped, "quarantined: its queued messages were dropped");
+                    }
                     self.sink.notify_admins(&format!(
                         "Plugin {name} was quarantined after {} failures in a row (last: {e}). \
                          Fix or replace it, then {p}reload {name}.",
@@ -343,6 +386,7 @@ impl Dispatcher {
             to: incoming.chat.clone(),
             segments: vec![Segment::Text(text.to_string())],
             origin: "host".into(),
+            proactive: false,
         }
     }
 
@@ -363,6 +407,7 @@ fn action_to_reply(plugin: &PluginHandle, action: Action, chat: &ChatAddress) ->
             to: chat.clone(),
             segments,
             origin,
+            proactive: false,
         }),
         Action::Send(out) => {
             if !plugin.grants().allows(Capability::Send) {
@@ -376,6 +421,7 @@ fn action_to_reply(plugin: &PluginHandle, action: Action, chat: &ChatAddress) ->
                 to: ChatAddress::new(out.chat, None),
                 segments: out.segments,
                 origin,
+                proactive: true,
             })
         }
     }

@@ -9,8 +9,12 @@ use tokio::task::JoinHandle;
 
 use super::{ChatAddress, Reply, ReplySink};
 
-/// Replies computed for one message.
-pub(crate) type Pending = JoinHandle<Vec<Reply>>;
+/// Replies being computed for one message, and its journal entry (marked
+/// done with them).
+pub(crate) struct Pending {
+    pub(crate) work: JoinHandle<Vec<Reply>>,
+    pub(crate) handled: Option<u64>,
+}
 
 /// One ordering queue per chat.
 pub(crate) struct Sequencer {
@@ -33,22 +37,26 @@ impl Sequencer {
             let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
             let sink = self.sink.clone();
             tokio::spawn(async move {
-                while let Some(pending) = rx.recv().await {
-                    match pending.await {
-                        Ok(replies) => {
-                            for reply in replies {
-                                sink.send(reply);
-                            }
+                while let Some(Pending { work, handled }) = rx.recv().await {
+                    match work.await {
+                        Ok(replies) => sink.send_handled(replies, handled),
+                        Err(e) if e.is_cancelled() => {
+                            // Shutting down: the journal keeps the message.
+                            tracing::info!(journal = ?handled, "message handling cancelled; it is handled again at the next start");
                         }
-                        Err(e) => tracing::error!("message handling task failed: {e}"),
+                        Err(e) => {
+                            tracing::error!(journal = ?handled, "message handling task failed: {e}");
+                            sink.send_handled(Vec::new(), handled);
+                        }
                     }
                 }
             });
             tx
         });
         if let Err(mpsc::error::SendError(pending)) = tx.send(pending) {
-            // The chat's task ended (runtime shutting down); drop quietly.
-            pending.abort();
+            // The chat's task ended (runtime shutting down); the journal
+            // keeps the message for the next start.
+            pending.work.abort();
         }
     }
 }

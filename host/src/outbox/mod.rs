@@ -25,8 +25,10 @@
 //!   durability) before it returns. A row is deleted right after the
 //!   deliverer reports it accepted — including WebQQ's 1202 "probably
 //!   delivered", which is never resent.
-//! * **Ordered per chat, chats independent.** Each chat with work gets one
-//!   delivery task (spawned on the first message, living until shutdown or
+//! * **Ordered per chat, chats independent.** Each logical chat (its
+//!   *lane*: kind and name, `group:wasmqq dev`, or kind and id when the
+//!   name is unknown — so a full re-login, which changes every id, keeps
+//!   one queue per chat) with work gets one delivery task (spawned on the first message, living until shutdown or
 //!   until the deliverer reports [`Delivery::Stopped`]). It delivers the
 //!   chat's rows strictly in row-id (= enqueue) order, one at a time: a
 //!   message is only attempted once every earlier message of its chat was
@@ -67,6 +69,7 @@
 //! (`error`).
 
 mod deliver;
+pub mod journal;
 mod queue;
 
 use std::collections::HashMap;
@@ -101,8 +104,11 @@ pub struct OutMessage {
     pub chat_name: Option<String>,
     /// The content; the deliverer splits it into parts.
     pub segments: Vec<Segment>,
-    /// Who produced it: a plugin name, or `"host"`. For logs.
+    /// Who produced it: a plugin name, or `"host"`. For logs and budgets.
     pub origin: String,
+    /// A plugin's own message (a send, a timer's answer) rather than a
+    /// reply to a user: within a chat, queued replies leave first.
+    pub proactive: bool,
 }
 
 impl OutMessage {
@@ -113,7 +119,14 @@ impl OutMessage {
             chat_name: None,
             segments,
             origin: origin.into(),
+            proactive: false,
         }
+    }
+
+    /// Marks the message as proactive (see [`OutMessage::proactive`]).
+    pub fn as_proactive(mut self, proactive: bool) -> OutMessage {
+        self.proactive = proactive;
+        self
     }
 
     /// Fills `chat_name` from the contacts (left `None` if they do not know
@@ -121,6 +134,15 @@ impl OutMessage {
     pub fn named(mut self, book: &ContactBook) -> OutMessage {
         self.chat_name = book.chat_name(self.chat);
         self
+    }
+
+    /// The logical chat this message is queued in: `kind:name`, or
+    /// `kind#id` without a name. Messages of one lane leave in order.
+    pub fn lane(&self) -> String {
+        match &self.chat_name {
+            Some(name) => format!("{}:{name}", self.chat.kind.as_str()),
+            None => format!("{}#{}", self.chat.kind.as_str(), self.chat.id),
+        }
     }
 }
 
@@ -254,8 +276,8 @@ struct Shared {
     queue: Arc<Queue>,
     deliver: Arc<dyn DynDeliver>,
     config: OutboxConfig,
-    /// The wake-up of each chat's task; a chat is here while its task runs.
-    chats: Mutex<HashMap<ChatRef, Arc<Notify>>>,
+    /// The wake-up of each lane's task; a lane is here while its task runs.
+    chats: Mutex<HashMap<String, Arc<Notify>>>,
 }
 
 /// [`Deliver`] made object-safe, so `Outbox` needs no type parameter.
@@ -298,7 +320,7 @@ impl Outbox {
     ) -> Result<Outbox, OutboxError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| OutboxError::NoRuntime)?;
         let queue = Queue::open(path)?;
-        let chats = queue.chats()?;
+        let chats = queue.lanes()?;
         let pending = queue.count()?;
         let (stop, _) = watch::channel(false);
         let outbox = Outbox {
@@ -335,30 +357,58 @@ impl Outbox {
     /// send, for a temporary-session chat (SmartQQ cannot send there), or
     /// when the database cannot be written.
     pub fn enqueue(&self, msg: OutMessage) -> Result<u64, OutboxError> {
-        if msg.chat.kind == ChatKind::Session {
-            return Err(OutboxError::Unsendable {
-                chat: msg.chat,
-                origin: msg.origin,
-            });
-        }
-        if msg
-            .segments
-            .iter()
-            .all(|s| matches!(s, Segment::Text(t) if t.is_empty()))
-        {
-            return Err(OutboxError::Empty {
-                chat: msg.chat,
-                origin: msg.origin,
-            });
-        }
+        check(&msg)?;
         let id = self.inner.shared.queue.insert(&msg)?;
+        self.queued(id, &msg);
+        Ok(id)
+    }
+
+    /// Queues `msgs` (each behind the earlier messages of its chat) and
+    /// marks the journal entry `handled` done, in one commit. A message
+    /// that cannot be sent (empty, temporary session) is logged and left
+    /// out; the others are queued. Returns the row ids of those queued.
+    pub fn enqueue_all(
+        &self,
+        msgs: Vec<OutMessage>,
+        handled: Option<u64>,
+    ) -> Result<Vec<u64>, OutboxError> {
+        let msgs: Vec<OutMessage> = msgs
+            .into_iter()
+            .filter(|m| match check(m) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    false
+                }
+            })
+            .collect();
+        let ids = self.inner.shared.queue.insert_all(&msgs, handled)?;
+        for (id, msg) in ids.iter().zip(&msgs) {
+            self.queued(*id, msg);
+        }
+        Ok(ids)
+    }
+
+    fn queued(&self, id: u64, msg: &OutMessage) {
         if *self.inner.stop.borrow() {
             tracing::info!(row = id, chat = %msg.chat, origin = msg.origin, "outbox is shut down: message kept for the next start");
         } else {
             tracing::debug!(row = id, chat = %msg.chat, origin = msg.origin, "message queued");
-            self.wake(msg.chat);
+            self.wake(msg.lane());
         }
-        Ok(id)
+    }
+
+    /// How many proactive messages of `origin` (a plugin name) wait for
+    /// delivery.
+    pub fn pending_from(&self, origin: &str) -> Result<usize, OutboxError> {
+        self.inner.shared.queue.count_from(origin)
+    }
+
+    /// Drops the queued messages of `origin`, in the chat `lane` only when
+    /// given (see [`OutMessage::lane`]); returns how many. A message being
+    /// sent right now still goes out.
+    pub fn drop_from(&self, origin: &str, lane: Option<&str>) -> Result<usize, OutboxError> {
+        self.inner.shared.queue.delete_from(origin, lane)
     }
 
     /// How many messages wait for delivery (including those being retried).
@@ -405,19 +455,20 @@ impl Outbox {
         }
     }
 
-    /// Wakes `chat`'s delivery task, spawning it if there is none.
-    fn wake(&self, chat: ChatRef) {
+    /// Wakes `lane`'s delivery task, spawning it if there is none.
+    fn wake(&self, lane: String) {
         let shared = &self.inner.shared;
         let mut chats = lock(&shared.chats);
-        if let Some(notify) = chats.get(&chat) {
+        if let Some(notify) = chats.get(&lane) {
             notify.notify_one();
             return;
         }
         let notify = Arc::new(Notify::new());
-        chats.insert(chat, notify.clone());
+        chats.insert(lane.clone(), notify.clone());
         let mut tasks = lock(&self.inner.tasks);
         while tasks.try_join_next().is_some() {}
-        let span = tracing::info_span!("outbox", %chat);
+        let span = tracing::info_span!("outbox", chat = %lane);
+        let chat = lane;
         tasks.spawn_on(
             run_chat(shared.clone(), chat, notify, self.inner.stop.subscribe()).instrument(span),
             &self.inner.runtime,
@@ -463,21 +514,44 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     stopped || *stop.borrow()
 }
 
-/// One chat's delivery task: its rows in id order, one at a time.
+/// Whether `msg` can be queued at all.
+fn check(msg: &OutMessage) -> Result<(), OutboxError> {
+    if msg.chat.kind == ChatKind::Session {
+        return Err(OutboxError::Unsendable {
+            chat: msg.chat,
+            origin: msg.origin.clone(),
+        });
+    }
+    if msg
+        .segments
+        .iter()
+        .all(|s| matches!(s, Segment::Text(t) if t.is_empty()))
+    {
+        return Err(OutboxError::Empty {
+            chat: msg.chat,
+            origin: msg.origin.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// One lane's delivery task: its rows in id order, one at a time.
 async fn run_chat(
     shared: Arc<Shared>,
-    chat: ChatRef,
+    chat: String,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
-    // Rows at or below the cursor were handled by this task; skipping them
-    // means a row whose delete failed is not sent twice by this process.
-    let mut cursor = 0u64;
+    // Rows at or below the cursors (replies, proactive messages) were
+    // handled by this task; skipping them means a row whose delete failed
+    // is not sent twice by this process.
+    let mut cursor = (0u64, 0u64);
     loop {
         if *stop.borrow() {
             return;
         }
-        let row = match shared.blocking(move |q| q.next(chat, cursor)).await {
+        let lane = chat.clone();
+        let row = match shared.blocking(move |q| q.next(&lane, cursor)).await {
             Ok(row) => row,
             Err(e) => {
                 tracing::error!(error = %e, "outbox: cannot read the next message; trying again");
@@ -495,7 +569,11 @@ async fn run_chat(
             }
             continue;
         };
-        cursor = row.id;
+        if row.msg.proactive {
+            cursor.1 = row.id;
+        } else {
+            cursor.0 = row.id;
+        }
         let span = tracing::info_span!("msg", row = row.id, origin = %row.msg.origin);
         match process(&shared, row, &mut stop).instrument(span).await {
             Flow::Next => {}

@@ -17,14 +17,20 @@
 //! [`Outbox`](super::Outbox) runs the delivery tasks' calls on tokio's
 //! blocking pool; `enqueue` runs its single insert inline (microseconds).
 //!
-//! # Schema (`PRAGMA user_version` = 1)
+//! # Schema (`PRAGMA user_version` = 2)
 //!
 //! ```sql
 //! outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, chat_kind TEXT, chat_id INTEGER,
 //!        chat_name TEXT NULL, segments TEXT /* JSON */, origin TEXT,
-//!        enqueued_at INTEGER /* unix ms */, attempts INTEGER, last_error TEXT NULL)
-//! failed(id INTEGER PRIMARY KEY, …the same…, failed_at INTEGER, reason TEXT)
+//!        enqueued_at INTEGER /* unix ms */, attempts INTEGER, last_error TEXT NULL,
+//!        lane TEXT /* the logical chat: kind:name, or kind#id without a name */,
+//!        proactive INTEGER /* 1: a plugin's own message; replies go first */)
+//! failed(id INTEGER PRIMARY KEY, …the same but lane…, failed_at INTEGER, reason TEXT)
+//! inbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, payload TEXT,
+//!       received_at INTEGER, done INTEGER) -- the journal, see super::journal
 //! ```
+//!
+//! Version 1 files (no `lane`, no `inbox`) are upgraded in place at open.
 //!
 //! `AUTOINCREMENT` keeps ids unique for the life of the file, so a row id
 //! in a log line names one message forever, and ids grow in enqueue order,
@@ -42,7 +48,7 @@ use wasmqq_webqq::{ChatKind, ChatRef, Segment};
 use super::{OutMessage, OutboxError};
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How many given-up messages the `failed` table keeps (oldest pruned).
 pub(crate) const FAILED_KEEP: i64 = 1000;
@@ -60,9 +66,21 @@ CREATE TABLE IF NOT EXISTS outbox (
     origin TEXT NOT NULL,
     enqueued_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    lane TEXT NOT NULL DEFAULT '',
+    proactive INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS outbox_by_origin ON outbox (origin, proactive);
 CREATE INDEX IF NOT EXISTS outbox_by_chat ON outbox (chat_kind, chat_id, id);
+CREATE INDEX IF NOT EXISTS outbox_by_lane ON outbox (lane, id);
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (done, seq);
 CREATE TABLE IF NOT EXISTS failed (
     id INTEGER PRIMARY KEY,
     chat_kind TEXT NOT NULL,
@@ -145,6 +163,16 @@ impl Queue {
                 supported: SCHEMA_VERSION,
             });
         }
+        if version == 1 {
+            // Version 1 keyed delivery by the session's chat id only.
+            conn.execute_batch(
+                "ALTER TABLE outbox ADD COLUMN lane TEXT NOT NULL DEFAULT '';
+                 ALTER TABLE outbox ADD COLUMN proactive INTEGER NOT NULL DEFAULT 0;
+                 UPDATE outbox SET lane = CASE WHEN chat_name IS NULL
+                     THEN chat_kind || '#' || chat_id ELSE chat_kind || ':' || chat_name END;",
+            )
+            .map_err(open_err)?;
+        }
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(open_err)?;
@@ -178,79 +206,103 @@ impl Queue {
     /// Stores `msg`; returns its row id.
     pub(crate) fn insert(&self, msg: &OutMessage) -> Result<u64, OutboxError> {
         let conn = self.lock();
-        conn.execute(
-            "INSERT INTO outbox (chat_kind, chat_id, chat_name, segments, origin, enqueued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                msg.chat.kind.as_str(),
-                msg.chat.id as i64,
-                msg.chat_name,
-                encode_segments(&msg.segments),
-                msg.origin,
-                unix_ms() as i64,
-            ],
-        )
-        .map_err(|e| self.query_err(e))?;
-        Ok(conn.last_insert_rowid() as u64)
+        insert_row(&conn, msg).map_err(|e| self.query_err(e))
     }
 
-    /// The chats with undelivered messages, in order of their oldest one.
-    pub(crate) fn chats(&self) -> Result<Vec<ChatRef>, OutboxError> {
+    /// Stores `msgs` and marks the journal entry `handled` (if any) done,
+    /// all in one transaction: a crash keeps either both or neither.
+    pub(crate) fn insert_all(
+        &self,
+        msgs: &[OutMessage],
+        handled: Option<u64>,
+    ) -> Result<Vec<u64>, OutboxError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.query_err(e))?;
+        let mut ids = Vec::with_capacity(msgs.len());
+        for msg in msgs {
+            ids.push(insert_row(&tx, msg).map_err(|e| self.query_err(e))?);
+        }
+        if let Some(seq) = handled {
+            super::journal::mark_done(&tx, seq).map_err(|e| self.query_err(e))?;
+        }
+        tx.commit().map_err(|e| self.query_err(e))?;
+        Ok(ids)
+    }
+
+    /// Runs `f` on the connection (for the journal's statements).
+    pub(crate) fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, OutboxError> {
+        f(&self.lock()).map_err(|e| self.query_err(e))
+    }
+
+    /// The lanes (logical chats) with undelivered messages, in order of
+    /// their oldest one.
+    pub(crate) fn lanes(&self) -> Result<Vec<String>, OutboxError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(
-                "SELECT chat_kind, chat_id, min(id) AS first FROM outbox
-                 GROUP BY chat_kind, chat_id ORDER BY first",
-            )
+            .prepare("SELECT lane, min(id) AS first FROM outbox GROUP BY lane ORDER BY first")
             .map_err(|e| self.query_err(e))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([], |r| r.get::<_, String>(0))
             .map_err(|e| self.query_err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (kind, id) = row.map_err(|e| self.query_err(e))?;
-            match parse_kind(&kind) {
-                Some(kind) => out.push(ChatRef {
-                    kind,
-                    id: id as u64,
-                }),
-                None => tracing::error!(
-                    path = %self.path.display(),
-                    kind,
-                    "outbox rows with an unknown chat kind are not delivered"
-                ),
-            }
-        }
-        Ok(out)
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.query_err(e))
     }
 
-    /// The oldest message of `chat` with an id above `after`. A row that
-    /// cannot be decoded is moved to `failed` and skipped.
-    pub(crate) fn next(&self, chat: ChatRef, after: u64) -> Result<Option<Row>, OutboxError> {
+    /// The next message of `lane`: the oldest reply with an id above
+    /// `after.0`, else the oldest proactive message above `after.1`. A row
+    /// that cannot be decoded is moved to `failed` and skipped.
+    pub(crate) fn next(&self, lane: &str, after: (u64, u64)) -> Result<Option<Row>, OutboxError> {
         loop {
             let raw = {
                 let conn = self.lock();
-                conn.query_row(
-                    "SELECT id, chat_name, segments, origin, enqueued_at, attempts FROM outbox
-                     WHERE chat_kind = ?1 AND chat_id = ?2 AND id > ?3 ORDER BY id LIMIT 1",
-                    params![chat.kind.as_str(), chat.id as i64, after as i64],
-                    |r| {
-                        Ok((
-                            r.get::<_, i64>(0)? as u64,
-                            r.get::<_, Option<String>>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, i64>(4)? as u64,
-                            r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
-                        ))
-                    },
-                )
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id, chat_name, segments, origin, enqueued_at, attempts,
+                                chat_kind, chat_id, proactive FROM outbox
+                         WHERE lane = ?1 AND ((proactive = 0 AND id > ?2) OR (proactive = 1 AND id > ?3))
+                         ORDER BY proactive, id LIMIT 1",
+                    )
+                    .map_err(|e| self.query_err(e))?;
+                stmt.query_row(params![lane, after.0 as i64, after.1 as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)? as u64,
+                        r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, i64>(7)? as u64,
+                        r.get::<_, i64>(8)? != 0,
+                    ))
+                })
                 .optional()
                 .map_err(|e| self.query_err(e))?
             };
-            let Some((id, chat_name, segments, origin, enqueued_at, attempts)) = raw else {
+            let Some((
+                id,
+                chat_name,
+                segments,
+                origin,
+                enqueued_at,
+                attempts,
+                kind,
+                chat_id,
+                proactive,
+            )) = raw
+            else {
                 return Ok(None);
             };
+            let Some(kind) = parse_kind(&kind) else {
+                let reason = format!("unknown chat kind {kind:?}");
+                tracing::error!(path = %self.path.display(), row = id, lane, reason, "outbox row dropped");
+                self.fail(id, &reason)?;
+                continue;
+            };
+            let chat = ChatRef { kind, id: chat_id };
             match decode_segments(&segments) {
                 Ok(segments) => {
                     return Ok(Some(Row {
@@ -260,6 +312,7 @@ impl Queue {
                             chat_name,
                             segments,
                             origin,
+                            proactive,
                         },
                         enqueued_at,
                         attempts,
@@ -276,8 +329,9 @@ impl Queue {
 
     /// Deletes a delivered message.
     pub(crate) fn delete(&self, id: u64) -> Result<(), OutboxError> {
-        self.lock()
-            .execute("DELETE FROM outbox WHERE id = ?1", [id as i64])
+        let conn = self.lock();
+        conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute([id as i64]))
             .map_err(|e| self.query_err(e))?;
         Ok(())
     }
@@ -330,6 +384,33 @@ impl Queue {
         )
         .map_err(|e| self.query_err(e))?;
         tx.commit().map_err(|e| self.query_err(e))
+    }
+
+    /// How many proactive messages of `origin` wait for delivery.
+    pub(crate) fn count_from(&self, origin: &str) -> Result<usize, OutboxError> {
+        let conn = self.lock();
+        conn.prepare_cached("SELECT count(*) FROM outbox WHERE origin = ?1 AND proactive = 1")
+            .and_then(|mut stmt| stmt.query_row([origin], |r| r.get::<_, i64>(0)))
+            .map(|n| n as usize)
+            .map_err(|e| self.query_err(e))
+    }
+
+    /// Deletes the queued messages of `origin` (in `lane` only, if given);
+    /// returns how many.
+    pub(crate) fn delete_from(
+        &self,
+        origin: &str,
+        lane: Option<&str>,
+    ) -> Result<usize, OutboxError> {
+        let conn = self.lock();
+        match lane {
+            Some(lane) => conn.execute(
+                "DELETE FROM outbox WHERE origin = ?1 AND lane = ?2",
+                params![origin, lane],
+            ),
+            None => conn.execute("DELETE FROM outbox WHERE origin = ?1", [origin]),
+        }
+        .map_err(|e| self.query_err(e))
     }
 
     /// How many messages wait for delivery.
@@ -392,6 +473,7 @@ impl Queue {
                     // than hiding the record.
                     segments: decode_segments(&segments).unwrap_or_default(),
                     origin,
+                    proactive: false,
                 },
                 attempts,
                 enqueued_at,
@@ -401,6 +483,25 @@ impl Queue {
         }
         Ok(out)
     }
+}
+
+/// Inserts one message row (its lane from [`OutMessage::lane`]).
+fn insert_row(conn: &Connection, msg: &OutMessage) -> rusqlite::Result<u64> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO outbox (chat_kind, chat_id, chat_name, segments, origin, enqueued_at, lane, proactive)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    stmt.execute(params![
+        msg.chat.kind.as_str(),
+        msg.chat.id as i64,
+        msg.chat_name,
+        encode_segments(&msg.segments),
+        msg.origin,
+        unix_ms() as i64,
+        msg.lane(),
+        msg.proactive,
+    ])?;
+    Ok(conn.last_insert_rowid() as u64)
 }
 
 fn parse_kind(s: &str) -> Option<ChatKind> {
@@ -450,7 +551,7 @@ pub(crate) fn decode_segments(s: &str) -> Result<Vec<Segment>, String> {
         .collect()
 }
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -467,6 +568,7 @@ mod tests {
             chat_name: Some("dev".into()),
             segments: vec![Segment::text(text), Segment::Face(14)],
             origin: "echo".into(),
+            proactive: false,
         }
     }
 
@@ -497,15 +599,16 @@ mod tests {
         }
         let q = Queue::open(&path).unwrap();
         assert_eq!(q.count().unwrap(), 3);
-        assert_eq!(q.chats().unwrap(), vec![g, f]);
-        let first = q.next(g, 0).unwrap().unwrap();
+        let (gl, fl) = (msg(g, "").lane(), msg(f, "").lane());
+        assert_eq!(q.lanes().unwrap(), vec![gl.clone(), fl.clone()]);
+        let first = q.next(&gl, (0, 0)).unwrap().unwrap();
         assert_eq!((first.id, first.attempts), (1, 2));
         assert_eq!(first.msg, msg(g, "g1"));
-        assert_eq!(q.next(g, 1).unwrap().unwrap().id, 3);
-        assert_eq!(q.next(f, 0).unwrap().unwrap().msg.chat, f);
+        assert_eq!(q.next(&gl, (1, 1)).unwrap().unwrap().id, 3);
+        assert_eq!(q.next(&fl, (0, 0)).unwrap().unwrap().msg.chat, f);
         q.delete(1).unwrap();
         q.fail(3, "gave up").unwrap();
-        assert_eq!(q.next(g, 0).unwrap(), None);
+        assert_eq!(q.next(&gl, (0, 0)).unwrap(), None);
         let failed = q.failed(10).unwrap();
         assert_eq!(failed.len(), 1);
         assert_eq!((failed[0].id, failed[0].reason.as_str()), (3, "gave up"));
@@ -525,9 +628,34 @@ mod tests {
         q.lock()
             .execute("UPDATE outbox SET segments = 'nope' WHERE id = 1", [])
             .unwrap();
-        let row = q.next(g, 0).unwrap().unwrap();
+        let row = q.next(&msg(g, "").lane(), (0, 0)).unwrap().unwrap();
         assert_eq!(row.id, 2);
         assert_eq!(q.failed(10).unwrap()[0].id, 1);
+    }
+
+    #[test]
+    fn a_version_1_file_is_upgraded_with_lanes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, chat_kind TEXT NOT NULL,
+                   chat_id INTEGER NOT NULL, chat_name TEXT, segments TEXT NOT NULL,
+                   origin TEXT NOT NULL, enqueued_at INTEGER NOT NULL,
+                   attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+                 INSERT INTO outbox (chat_kind, chat_id, chat_name, segments, origin, enqueued_at)
+                   VALUES ('group', 7, 'dev', '[{\"text\":\"old\"}]', 'echo', 1),
+                          ('friend', 9, NULL, '[{\"text\":\"anon\"}]', 'echo', 2);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let q = Queue::open(&path).unwrap();
+        assert_eq!(q.lanes().unwrap(), vec!["group:dev", "friend#9"]);
+        let row = q.next("group:dev", (0, 0)).unwrap().unwrap();
+        assert_eq!(row.msg.segments, vec![Segment::text("old")]);
+        assert_eq!(row.msg.chat, ChatRef::group(7));
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub struct Registry {
     /// Pinned SHA-256 per plugin name (`[plugins.<name>] sha256`).
     pins: Mutex<HashMap<String, String>>,
     notice: Mutex<Option<NoticeFn>>,
+    on_unload: Mutex<Option<NoticeFn>>,
     /// Serialises loads so two events for one file cannot interleave.
     loading: tokio::sync::Mutex<()>,
     entries: Mutex<BTreeMap<String, Entry>>,
@@ -98,6 +99,7 @@ impl Registry {
             setup,
             pins: Mutex::new(HashMap::new()),
             notice: Mutex::new(None),
+            on_unload: Mutex::new(None),
             loading: tokio::sync::Mutex::new(()),
             entries: Mutex::new(BTreeMap::new()),
             refused: Mutex::new(HashMap::new()),
@@ -114,6 +116,12 @@ impl Registry {
     /// Where admin notices go (by default they are only logged).
     pub fn set_notice(&self, notice: NoticeFn) {
         *lock(&self.notice) = Some(notice);
+    }
+
+    /// Called with a plugin's name when its file was removed and it is
+    /// unloaded (the bot drops its queued messages).
+    pub fn set_on_unload(&self, on_unload: NoticeFn) {
+        *lock(&self.on_unload) = Some(on_unload);
     }
 
     /// The drop-in folder.
@@ -352,7 +360,11 @@ impl Registry {
             .map(|(n, _)| n.clone())?;
         entries.remove(&name);
         self.publish(&entries);
+        drop(entries);
         tracing::info!(plugin = %name, "plugin unloaded: {} was removed", file.display());
+        if let Some(f) = lock(&self.on_unload).clone() {
+            f(&name);
+        }
         Some(name)
     }
 

@@ -1,0 +1,147 @@
+//! kill -9 of the real `wasmqq run` process in the middle of a burst, then a
+//! restart: every command received is answered, exactly once, in order (the
+//! inbound journal and the outbox commit replies and the done mark
+//! together).
+
+mod common {
+    pub mod wasm;
+}
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Kills the child process when dropped, so a failing test leaves nothing behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_bot(config: &std::path::Path, log: &std::path::Path) -> Running {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_wasmqq"))
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start wasmqq run"),
+    )
+}
+
+async fn sent(http: &reqwest::Client, sim: &str) -> Vec<String> {
+    let all: Vec<Value> = http
+        .get(format!("http://{sim}/_sim/sent"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.iter()
+        .filter_map(|m| m["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+async fn say(http: &reqwest::Client, sim: &str, text: &str) {
+    let r = http
+        .post(format!("http://{sim}/_sim/messages"))
+        .json(&json!({"chat": "group", "from": 10002, "to": 300001, "text": text}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_a_burst_loses_no_command_and_answers_each_once() {
+    let sim = wasmqq_sim::start(
+        wasmqq_sim::SimConfig {
+            qr_auto_confirm: Some(Duration::from_millis(100)),
+            poll_hold: Duration::from_secs(5),
+            ..wasmqq_sim::SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("simulator");
+    let addr = sim.addr().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("plugins.d")).unwrap();
+    std::fs::copy(
+        common::wasm::wasm_path("slow.wasm"),
+        dir.path().join("plugins.d/slow.wasm"),
+    )
+    .unwrap();
+    let config = dir.path().join("wasmqq.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[webqq]\nserver = \"{addr}\"\nsend_interval_ms = 10\n\
+             [rate_limit]\nuser_cooldown_ms = 0\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("bot.log");
+    let http = reqwest::Client::new();
+
+    let mut bot = start_bot(&config, &log);
+    // Ready once it answers.
+    say(&http, &addr, "!slow 0").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sent(&http, &addr).await.iter().any(|t| t == "slow 0") {
+        assert!(
+            Instant::now() < deadline,
+            "the bot never answered; its log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    const BURST: usize = 60;
+    for i in 1..=BURST {
+        say(&http, &addr, &format!("!slow {i}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    bot.0.kill().expect("kill -9"); // SIGKILL: no shutdown, no flush
+    bot.0.wait().unwrap();
+    let before = sent(&http, &addr).await.len();
+    assert!(
+        before < BURST,
+        "the kill came too late to test anything ({before} sent)"
+    );
+
+    let _bot = start_bot(&config, &log);
+    let want: Vec<String> = (1..=BURST).map(|i| format!("slow {i}")).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = sent(&http, &addr).await;
+        if want.iter().all(|w| got.contains(w)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after the restart, missing: {:?}",
+            want.iter().filter(|w| !got.contains(w)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nothing more behind them.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got: Vec<String> = sent(&http, &addr)
+        .await
+        .into_iter()
+        .filter(|t| t.starts_with("slow ") && t != "slow 0")
+        .collect();
+    assert_eq!(got, want, "each command answered once, in order");
+}
