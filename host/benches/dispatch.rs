@@ -43,7 +43,7 @@ use tokio::sync::mpsc;
 use wasmqq::bot::Bot;
 use wasmqq::config::Config;
 use wasmqq::dispatch::{ChatAddress, DispatchConfig, Dispatcher, Incoming, Reply, ReplySink};
-use wasmqq::plugins::{Registry, Toggles};
+use wasmqq::plugins::{Owners, Registry, Toggles};
 use wasmqq::runtime::abi::{Chat, ChatKind, CommandCall, Message, Segment};
 use wasmqq::runtime::{Call, PluginHandle, PluginSetup, Runtime, RuntimeConfig};
 use wasmqq_sim::{InjectMessage, SimConfig, SimHandle};
@@ -221,7 +221,12 @@ struct Scenario {
 
 impl Harness {
     async fn new(runtime: Arc<Runtime>, dir: &Path, data: &Path, plugins: usize) -> Harness {
-        let registry = Registry::new(runtime, dir, Arc::new(|_| Some(PluginSetup::default())));
+        let registry = Registry::new(
+            runtime,
+            dir,
+            Arc::new(|_| Some(PluginSetup::default())),
+            Owners::in_memory(),
+        );
         let loaded = registry.load_all().await.expect("load plugins");
         assert_eq!(loaded, plugins, "plugins loaded from {}", dir.display());
         std::fs::create_dir_all(data).expect("data dir");

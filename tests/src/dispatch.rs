@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use wasmqq::dispatch::{ChatAddress, DispatchConfig, Dispatcher, Incoming, Reply, ReplySink};
-use wasmqq::plugins::{Registry, Toggles, Watcher};
+use wasmqq::plugins::{Owners, Registry, Toggles, Watcher};
 use wasmqq::runtime::PluginSetup;
 use wasmqq::runtime::abi::{Chat, ChatKind, Message, Segment};
 
@@ -60,6 +60,7 @@ impl TestBot {
             runtime(),
             plugin_dir,
             Arc::new(|_| Some(PluginSetup::default())),
+            Owners::in_memory(),
         );
         registry.load_all().await.expect("load plugins");
         let watcher = Watcher::start(registry.clone()).expect("watch");

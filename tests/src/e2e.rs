@@ -86,6 +86,21 @@ impl World {
         std::fs::rename(&tmp, self.plugin_dir().join(file)).unwrap();
     }
 
+    /// Copy a built plugin into the folder as `file`, made a different file
+    /// of the same plugin: a custom section named `variant` is appended, so
+    /// its content hash differs while the component behaves the same.
+    pub fn drop_plugin_variant(&self, name: &str, file: &str, variant: &str) {
+        let mut bytes = std::fs::read(wasm(name)).unwrap();
+        let mut contents = leb128(variant.len());
+        contents.extend_from_slice(variant.as_bytes());
+        bytes.push(0); // custom section
+        bytes.extend(leb128(contents.len()));
+        bytes.extend(contents);
+        let tmp = self.plugin_dir().join(format!("{file}.part"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, self.plugin_dir().join(file)).unwrap();
+    }
+
     /// The bot configuration: this simulator, Alice as admin, quick pacing,
     /// no cooldowns.
     pub fn config(&self) -> Config {
@@ -223,6 +238,23 @@ impl World {
         }
     }
 
+    /// `from` says `text` in `group`; the bot's next answer there.
+    pub async fn ask(&self, group: u64, from: u64, text: &str) -> String {
+        let n = self.sent().await.len();
+        self.say_in_group(group, from, text).await;
+        self.next_in(n, "group", group).await
+    }
+
+    /// The private messages the bot sent to the admin [`ALICE`] so far.
+    pub async fn admin_notices(&self) -> Vec<String> {
+        self.sent()
+            .await
+            .into_iter()
+            .filter(|m| m.0 == "friend" && m.1 == ALICE)
+            .map(|m| m.2)
+            .collect()
+    }
+
     /// Say `text` in `group` until the bot's next answer there is `want`
     /// (the folder watcher takes a moment); up to 5 s.
     pub async fn until_group_answer(&self, group: u64, from: u64, text: &str, want: &str) {
@@ -246,5 +278,19 @@ impl World {
     /// The data folder.
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+/// `n` as unsigned LEB128 (the wasm binary format's integers).
+fn leb128(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
     }
 }

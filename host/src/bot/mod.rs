@@ -21,7 +21,7 @@ use wasmqq_webqq::{Client, Event, Events, Observer};
 use crate::config::Config;
 use crate::dispatch::{DispatchConfig, Dispatcher, Incoming, ReplySink};
 use crate::outbox::{self, Outbox, OutboxError};
-use crate::plugins::{Registry, SetupFn, Toggles, TogglesError, Watcher};
+use crate::plugins::{Owners, OwnersError, Registry, SetupFn, Toggles, TogglesError, Watcher};
 use crate::runtime::abi::PluginInfo;
 use crate::runtime::host::{
     DueTimer, HttpFetcher, HttpSetupError, KvQuota, Services, TimerService,
@@ -54,6 +54,9 @@ pub enum BotError {
     /// The toggles file failed.
     #[error(transparent)]
     Toggles(#[from] TogglesError),
+    /// The command ownership file failed.
+    #[error(transparent)]
+    Owners(#[from] OwnersError),
     /// The plugin runtime could not start.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
@@ -203,7 +206,14 @@ impl Bot {
             services,
         })?;
 
-        let registry = Registry::new(runtime, &config.bot.plugin_dir, plugin_setup(&config));
+        let owners =
+            Owners::open(data.join(crate::plugins::OWNERS_FILE))?.with_pins(&config.bot.commands);
+        let registry = Registry::new(
+            runtime,
+            &config.bot.plugin_dir,
+            plugin_setup(&config),
+            owners,
+        );
         for (name, pc) in &config.plugins {
             if let Some(hash) = &pc.sha256 {
                 registry.pin(name, hash);

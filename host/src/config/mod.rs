@@ -84,6 +84,13 @@ pub struct BotConfig {
     /// resolved against the configuration file's folder. Default:
     /// `plugins.d`.
     pub plugin_dir: PathBuf,
+    /// `[bot.commands]`: command or alias name → the plugin that owns it.
+    /// A pin wins over the ownership recorded in `<data_dir>/commands.json`
+    /// (first claim keeps a name): only the pinned plugin serves the name,
+    /// and while it is not loaded nobody does. Names are case-insensitive
+    /// (1-32 characters without spaces); built-in commands cannot be
+    /// pinned. Default: none.
+    pub commands: BTreeMap<String, String>,
 }
 
 impl Default for BotConfig {
@@ -93,6 +100,7 @@ impl Default for BotConfig {
             admins: Vec::new(),
             data_dir: PathBuf::from("data"),
             plugin_dir: PathBuf::from("plugins.d"),
+            commands: BTreeMap::new(),
         }
     }
 }

@@ -266,6 +266,47 @@ fn validation_errors_name_line_and_key() {
 }
 
 #[test]
+fn pinned_commands_are_checked() {
+    let config =
+        parse("[bot.commands]\nroll = \"dice\"\nr = \"dice\"\n\"😀\" = \"emoji\"\n").unwrap();
+    assert_eq!(config.bot.commands["roll"], "dice");
+    assert_eq!(config.bot.commands.len(), 3);
+
+    let (line, column, key, message) = invalid("[bot.commands]\nroll = \"dice\"\nr = \"Dice\"\n");
+    assert_eq!((line, column, key.as_str()), (3, 5, "bot.commands.r"));
+    assert!(
+        message.contains("invalid plugin name \"Dice\""),
+        "{message}"
+    );
+
+    let (line, _, key, message) =
+        invalid("[bot]\nadmins = []\n\n[bot.commands]\nHelp = \"dice\"\n");
+    assert_eq!((line, key.as_str()), (5, "bot.commands.Help"));
+    assert_eq!(
+        message,
+        "\"help\" is a built-in command; it cannot be given to a plugin"
+    );
+
+    let (line, _, key, message) = invalid("[bot.commands]\n\"a b\" = \"dice\"\n");
+    assert_eq!((line, key.as_str()), (2, "bot.commands.\"a b\""));
+    assert!(message.contains("not a command name"), "{message}");
+
+    let (line, _, key, message) =
+        invalid(&format!("[bot.commands]\n{} = \"dice\"\n", "x".repeat(33)));
+    assert_eq!(line, 2, "{key}");
+    assert!(message.contains("not a command name"), "{message}");
+
+    let (line, _, key, message) = invalid("[bot.commands]\nroll = \"dice\"\nROLL = \"echo\"\n");
+    // Keys are checked in order ("ROLL" < "roll"): the second is refused.
+    assert_eq!((line, key.as_str()), (2, "bot.commands.roll"));
+    assert!(message.contains("pinned twice"), "{message}");
+
+    let (line, _, key, message) = invalid("[bot.commands]\nroll = 3\n");
+    assert_eq!((line, key.as_str()), (2, "bot.commands.roll"));
+    assert!(message.contains("string"), "{message}");
+}
+
+#[test]
 fn log_budget_keys_are_checked() {
     let config = parse("[limits]\nlog_lines_per_sec = 5\nlog_line_bytes = 100\n").unwrap();
     let log = config.limits.log();

@@ -4,6 +4,7 @@
 
 use super::Config;
 use super::span::Key;
+use crate::plugins::BUILTIN_COMMANDS;
 
 type Failure = (Key, String);
 
@@ -34,6 +35,7 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
     if config.bot.plugin_dir.as_os_str().is_empty() {
         return Err((bot.key("plugin_dir"), "must not be empty".into()));
     }
+    pinned_commands(config)?;
 
     if config.webqq.qr_png_path.as_os_str().is_empty() {
         return Err((
@@ -89,6 +91,36 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// `[bot.commands]`: command names (case-insensitive, not built in) and
+/// plugin names.
+fn pinned_commands(config: &Config) -> Result<(), Failure> {
+    let mut seen = std::collections::HashSet::new();
+    for (name, plugin) in &config.bot.commands {
+        let at = Key::of(&["bot", "commands", name]);
+        let lower = name.to_lowercase();
+        if !crate::runtime::valid_command_name(name) {
+            return Err((
+                at,
+                format!("{name:?} is not a command name (1-32 characters without spaces)"),
+            ));
+        }
+        if BUILTIN_COMMANDS.contains(&lower.as_str()) {
+            return Err((
+                at,
+                format!("\"{lower}\" is a built-in command; it cannot be given to a plugin"),
+            ));
+        }
+        if !seen.insert(lower) {
+            return Err((
+                at,
+                format!("{name:?} is pinned twice (command names are case-insensitive)"),
+            ));
+        }
+        plugin_name(plugin).map_err(|why| (at, why))?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::parse::{ParsedCommand, is_prefix_char};
 use super::{Dispatcher, Incoming};
-use crate::plugins::Scope;
+use crate::plugins::{Owner, Scope, refusal_summary};
 
 const ADMIN_ONLY: &[&str] = &["plugins", "enable", "disable", "reload"];
 
@@ -72,6 +72,14 @@ fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
                     plugin.name(),
                     plugin.info().version
                 ));
+                let (refused, _) = snapshot.refused_for(&topic.to_lowercase());
+                if !refused.is_empty() {
+                    let names: Vec<String> = refused.iter().map(|s| s.to_string()).collect();
+                    text.push_str(&format!(
+                        "\nalso declared by {} (refused)",
+                        cut(&names.join(", "), 200)
+                    ));
+                }
                 text
             }
             _ => match topic {
@@ -81,7 +89,12 @@ fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
                     "{p}{topic} <plugin> [here|everywhere] — turn a plugin on or off in this chat or everywhere (admins)"
                 ),
                 "reload" => format!("{p}reload <plugin> — reload a plugin from its file (admins)"),
-                _ => format!("There is no command {p}{topic}. Try {p}help."),
+                _ => match snapshot.refused_for(&topic.to_lowercase()) {
+                    (_, Some(Owner::Plugin { name, .. })) => format!(
+                        "{p}{topic} belongs to the {name} plugin, which is not loaded right now."
+                    ),
+                    _ => format!("There is no command {p}{topic}. Try {p}help."),
+                },
             },
         };
     }
@@ -106,6 +119,13 @@ fn list(
     let p = d.prefix();
     let mut entries = Vec::new();
     for plugin in snapshot.plugins.iter().filter(|pl| enabled(pl.name())) {
+        let refused = snapshot.refused(plugin.name());
+        if !refused.is_empty() {
+            entries.push(cut(
+                &format!("{}: refused {}", plugin.name(), refusal_summary(refused)),
+                HELP_LINE_CHARS,
+            ));
+        }
         for spec in &plugin.info().commands {
             if snapshot.command(&spec.name).map(|(owner, _)| owner.name()) != Some(plugin.name()) {
                 continue; // declared, but the name belongs to another plugin
@@ -192,6 +212,10 @@ fn plugins(d: &Dispatcher, incoming: &Incoming) -> String {
             );
             if let Some(last) = status.last_fault.filter(|_| status.faults > 0) {
                 line.push_str(&format!(" (last: {last})"));
+            }
+            let refused = snapshot.refused(plugin.name());
+            if !refused.is_empty() {
+                line.push_str(&format!("; refused commands: {}", refusal_summary(refused)));
             }
             line
         })

@@ -4,7 +4,8 @@
 //! plugin that is not concerned:
 //! * a command (text starting with a configured prefix): a built-in
 //!   ([`builtins`]: `help`, `plugins`, `enable`, `disable`, `reload`) or the
-//!   plugin that declared the name or alias; unknown names get a hint;
+//!   plugin that owns the name or alias (see [`crate::plugins::Owners`]);
+//!   unknown names get a hint;
 //! * otherwise the plugins whose triggers match, found with one pass of a
 //!   `RegexSet` over the text.
 //!
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tracing::Instrument;
 
-use crate::plugins::{Registry, Toggles};
+use crate::plugins::{Owner, Registry, Toggles};
 use crate::runtime::abi::{Action, Capability, Chat, ChatKind, CommandCall, Message, Segment};
 use crate::runtime::host::DueTimer;
 use crate::runtime::{Call, CallError, PluginHandle};
@@ -294,14 +295,14 @@ impl Dispatcher {
         }
         let snapshot = self.registry.snapshot();
         let Some((plugin, command)) = snapshot.command(&parsed.name) else {
-            return vec![self.host_reply(
-                &incoming,
-                &format!(
-                    "I don't know the command {p}{name}. Try {p}help.",
-                    p = self.prefix(),
-                    name = parsed.name
+            let (p, name) = (self.prefix(), &parsed.name);
+            let text = match snapshot.refused_for(&name.to_lowercase()) {
+                (_, Some(Owner::Plugin { name: owner, .. })) => format!(
+                    "The command {p}{name} belongs to the {owner} plugin, which is not loaded right now."
                 ),
-            )];
+                _ => format!("I don't know the command {p}{name}. Try {p}help."),
+            };
+            return vec![self.host_reply(&incoming, &text)];
         };
         if !self.toggles.is_enabled(plugin.name(), &incoming.chat.key) {
             tracing::debug!(plugin = plugin.name(), "plugin disabled in this chat");

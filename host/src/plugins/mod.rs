@@ -8,12 +8,21 @@
 //! version, that version keeps serving. A plugin is its file:
 //! `counter.wasm` is plugin `counter`, and a file declaring another name is
 //! refused; an optional pinned SHA-256 binds a name to one binary.
+//!
+//! Command names belong to the first plugin that claimed them, recorded in
+//! `<data_dir>/commands.json` ([`Owners`]); a newcomer declaring a taken
+//! name is refused that name, and `[bot.commands]` pins owners explicitly.
 
+mod owners;
 mod registry;
 mod snapshot;
 mod toggles;
 mod watch;
 
+pub use owners::{
+    Assignment, Claim, FILE_NAME as OWNERS_FILE, Owner, Owners, OwnersError, Refusal,
+    summary as refusal_summary,
+};
 pub use registry::{LoadOutcome, NoticeFn, Registry, SetupFn, name_matches_file};
 pub use snapshot::{BUILTIN_COMMANDS, CommandTarget, Snapshot};
 pub use toggles::{Scope, Toggles, TogglesError};

@@ -7,6 +7,11 @@
 //! its grants, data, timers or toggles. A file is (re)loaded once per change
 //! of its content: an unchanged hash is skipped, and a bad file is reported
 //! once per content.
+//!
+//! Every publication of a snapshot asks the [`Owners`] table who serves
+//! each declared command name, plugins claiming in load order; a plugin just
+//! loaded that was refused some names is reported to the admins once per
+//! load. Removing a plugin's file releases its names.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
+use super::owners::{Claim, Owner, Owners, Refusal, summary};
 use super::snapshot::Snapshot;
 use crate::runtime::abi::PluginInfo;
 use crate::runtime::{LoadError, PluginHandle, PluginSetup, Runtime, content_hash};
@@ -29,6 +35,9 @@ pub type NoticeFn = Arc<dyn Fn(&str) + Send + Sync>;
 struct Entry {
     handle: PluginHandle,
     file: PathBuf,
+    /// When the plugin was first loaded (kept across replacements): the
+    /// order in which plugins claim command names.
+    seq: u64,
 }
 
 /// What a load did.
@@ -61,6 +70,10 @@ pub struct Registry {
     /// Serialises loads so two events for one file cannot interleave.
     loading: tokio::sync::Mutex<()>,
     entries: Mutex<BTreeMap<String, Entry>>,
+    /// The next [`Entry::seq`].
+    next_seq: std::sync::atomic::AtomicU64,
+    /// Who owns which command name.
+    owners: Owners,
     /// The content hash last refused per file, so a bad file is reported
     /// once per content and not once per event.
     refused: Mutex<HashMap<PathBuf, String>>,
@@ -90,8 +103,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Registry {
-    /// An empty registry over the folder `dir`.
-    pub fn new(runtime: Arc<Runtime>, dir: impl Into<PathBuf>, setup: SetupFn) -> Arc<Registry> {
+    /// An empty registry over the folder `dir`; command names are assigned
+    /// by `owners`.
+    pub fn new(
+        runtime: Arc<Runtime>,
+        dir: impl Into<PathBuf>,
+        setup: SetupFn,
+        owners: Owners,
+    ) -> Arc<Registry> {
         let (snapshot, _) = watch::channel(Arc::new(Snapshot::default()));
         Arc::new(Registry {
             runtime,
@@ -102,6 +121,8 @@ impl Registry {
             on_unload: Mutex::new(None),
             loading: tokio::sync::Mutex::new(()),
             entries: Mutex::new(BTreeMap::new()),
+            next_seq: std::sync::atomic::AtomicU64::new(0),
+            owners,
             refused: Mutex::new(HashMap::new()),
             snapshot,
         })
@@ -143,10 +164,34 @@ impl Registry {
         lock(&self.entries)
     }
 
-    fn publish(&self, entries: &BTreeMap<String, Entry>) {
+    /// Assign command names (plugins claim in load order) and publish the
+    /// new snapshot.
+    fn publish(&self, entries: &BTreeMap<String, Entry>) -> Arc<Snapshot> {
+        let mut ordered: Vec<&Entry> = entries.values().collect();
+        ordered.sort_by_key(|e| e.seq);
+        let claims: Vec<Claim> = ordered.iter().map(|e| Claim::of(e.handle.info())).collect();
+        let assignment = self.owners.assign(&claims);
         let handles = entries.values().map(|e| e.handle.clone()).collect();
-        self.snapshot
-            .send_replace(Arc::new(Snapshot::build(handles)));
+        let snapshot = Arc::new(Snapshot::build(handles, assignment));
+        self.snapshot.send_replace(snapshot.clone());
+        snapshot
+    }
+
+    /// Release the command names of plugins with no file left in the
+    /// folder (`files` is its current listing); true if any was released.
+    fn release_unfiled(&self, files: &[PathBuf]) -> bool {
+        let has_file = |plugin: &str| files.iter().any(|f| name_matches_file(plugin, f));
+        !self.owners.release_unfiled(&has_file).is_empty()
+    }
+
+    /// The plugin files in the folder now.
+    fn files(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| is_plugin_file(p) && p.is_file())
+            .collect();
+        files.sort();
+        Ok(files)
     }
 
     fn tell_admins(&self, text: &str) {
@@ -161,11 +206,9 @@ impl Registry {
     /// fail are logged and skipped; the count of loaded plugins is returned.
     pub async fn load_all(&self) -> std::io::Result<usize> {
         std::fs::create_dir_all(&self.dir)?;
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| is_plugin_file(p) && p.is_file())
-            .collect();
-        files.sort();
+        let files = self.files()?;
+        // Files removed while the bot was down release their names first.
+        self.release_unfiled(&files);
         let mut loaded = 0;
         for file in files {
             if self.load_file(&file).await.is_ok() {
@@ -286,14 +329,23 @@ impl Registry {
                 ),
             });
         }
+        let seq = entries.get(&name).map_or_else(
+            || {
+                self.next_seq
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
+            |e| e.seq,
+        );
         let previous = entries.insert(
             name.clone(),
             Entry {
                 handle: handle.clone(),
                 file: file.to_path_buf(),
+                seq,
             },
         );
-        self.publish(&entries);
+        let snapshot = self.publish(&entries);
+        drop(entries);
         match previous {
             Some(p) => tracing::info!(
                 plugin = %name,
@@ -308,6 +360,10 @@ impl Registry {
                 "plugin loaded from {}",
                 file.display()
             ),
+        }
+        let refused = snapshot.refused(&name);
+        if !refused.is_empty() {
+            self.tell_admins(&refusal_notice(&name, &handle.info().version, refused));
         }
         Ok(handle)
     }
@@ -350,14 +406,30 @@ impl Registry {
         Ok(())
     }
 
-    /// Unload whatever plugin came from `file`; returns its name.
+    /// Unload whatever plugin came from `file`, which was removed, and
+    /// release the command names its plugin owned (also when it was not
+    /// loaded); returns the name of the plugin unloaded.
     pub fn unload_file(&self, file: &Path) -> Option<String> {
         lock(&self.refused).remove(file);
+        let released = match self.files() {
+            Ok(files) => self.release_unfiled(&files),
+            Err(e) => {
+                tracing::warn!(dir = %self.dir.display(), "cannot list the plugin folder: {e}");
+                false
+            }
+        };
         let mut entries = self.entries();
-        let name = entries
+        let Some(name) = entries
             .iter()
             .find(|(_, e)| e.file == file)
-            .map(|(n, _)| n.clone())?;
+            .map(|(n, _)| n.clone())
+        else {
+            if released {
+                // Names freed for plugins that were waiting for them.
+                self.publish(&entries);
+            }
+            return None;
+        };
         entries.remove(&name);
         self.publish(&entries);
         drop(entries);
@@ -381,6 +453,23 @@ impl Registry {
             .map(|o| o.handle().clone())
             .map_err(|e| e.to_string())
     }
+}
+
+/// What the admins are told when plugin `name` was loaded without some of
+/// its commands.
+fn refusal_notice(name: &str, version: &str, refused: &[Refusal]) -> String {
+    let mut text = format!(
+        "Plugin {name} {version} was loaded without the commands {}: they belong to \
+         another plugin or the host. Its other commands work.",
+        summary(refused)
+    );
+    if let Some(r) = refused.iter().find(|r| r.owner != Owner::Host) {
+        text.push_str(&format!(
+            " To hand a command over, pin it in the configuration: [bot.commands] {} = \"{name}\".",
+            r.name
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! An immutable view of the loaded plugins for the dispatcher: command and
-//! alias table, which plugins have triggers. Rebuilt on every load or
-//! unload; triggers are compiled once per plugin at load, each plugin's into
-//! a set of its own.
+//! alias table, which plugins have triggers, which declared names each
+//! plugin was refused. Rebuilt on every load or unload from the ownership
+//! decisions of [`super::owners`]; triggers are compiled once per plugin at
+//! load, each plugin's into a set of its own.
 
 use std::collections::HashMap;
 
+use super::owners::{Assignment, Owner, Refusal};
 use crate::runtime::PluginHandle;
 
 /// Command names the host keeps for itself.
@@ -27,12 +29,15 @@ pub struct Snapshot {
     commands: HashMap<String, CommandTarget>,
     /// Indices of the plugins that have triggers.
     with_triggers: Vec<usize>,
+    /// Who serves which name, and what was refused.
+    assignment: Assignment,
 }
 
 impl Snapshot {
-    /// Build the tables. Conflicting command names go to the plugin first by
-    /// name; names of built-in commands stay built-in. Both are logged.
-    pub fn build(mut plugins: Vec<PluginHandle>) -> Snapshot {
+    /// Build the tables: each declared name goes to the plugin `assignment`
+    /// gives it to (see [`super::Owners::assign`]); the others keep their
+    /// refusals for `plugins` and `help`.
+    pub fn build(mut plugins: Vec<PluginHandle>, assignment: Assignment) -> Snapshot {
         plugins.sort_by(|a, b| a.name().cmp(b.name()));
         let mut commands = HashMap::new();
         let mut with_triggers = Vec::new();
@@ -40,29 +45,15 @@ impl Snapshot {
             for spec in &plugin.info().commands {
                 for name in std::iter::once(&spec.name).chain(&spec.aliases) {
                     let key = name.to_lowercase();
-                    if BUILTIN_COMMANDS.contains(&key.as_str()) {
-                        tracing::warn!(
-                            plugin = plugin.name(),
-                            "command \"{key}\" is built in; the plugin's declaration is ignored"
+                    if assignment.serves(&key) == Some(plugin.name()) {
+                        commands.insert(
+                            key,
+                            CommandTarget {
+                                plugin: i,
+                                command: spec.name.clone(),
+                            },
                         );
-                        continue;
                     }
-                    if let Some(prev) = commands.get(&key) {
-                        let prev: &CommandTarget = prev;
-                        tracing::warn!(
-                            plugin = plugin.name(),
-                            "command \"{key}\" is already provided by plugin \"{}\"; ignored here",
-                            plugins[prev.plugin].name()
-                        );
-                        continue;
-                    }
-                    commands.insert(
-                        key,
-                        CommandTarget {
-                            plugin: i,
-                            command: spec.name.clone(),
-                        },
-                    );
                 }
             }
             if plugin.triggers().is_some() {
@@ -73,7 +64,28 @@ impl Snapshot {
             plugins,
             commands,
             with_triggers,
+            assignment,
         }
+    }
+
+    /// The names `plugin` declared but may not serve, with their owners.
+    pub fn refused(&self, plugin: &str) -> &[Refusal] {
+        self.assignment.refused(plugin)
+    }
+
+    /// The loaded plugins refused `name` (lowercase), in name order, and
+    /// whom it belongs to.
+    pub fn refused_for(&self, name: &str) -> (Vec<&str>, Option<&Owner>) {
+        let mut plugins = Vec::new();
+        let mut owner = None;
+        for (plugin, refusals) in self.assignment.all_refused() {
+            if let Some(r) = refusals.iter().find(|r| r.name == name) {
+                plugins.push(plugin);
+                owner = Some(&r.owner);
+            }
+        }
+        plugins.sort_unstable();
+        (plugins, owner)
     }
 
     /// The plugin command a name (or alias) leads to.

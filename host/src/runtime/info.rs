@@ -16,7 +16,7 @@ pub fn validate(info: &PluginInfo) -> Result<(), String> {
     let mut seen = std::collections::HashSet::new();
     for command in &info.commands {
         for name in std::iter::once(&command.name).chain(&command.aliases) {
-            if name.is_empty() || name.len() > 32 || name.chars().any(char::is_whitespace) {
+            if !valid_command_name(name) {
                 return Err(format!(
                     "command name {name:?} must be 1-32 characters without spaces"
                 ));
@@ -59,6 +59,11 @@ pub fn compile_triggers(triggers: &[String]) -> Result<Option<regex::RegexSet>, 
                 TRIGGER_SIZE_LIMIT >> 10
             )
         })
+}
+
+/// Whether `name` may name a command or alias: 1-32 bytes, no whitespace.
+pub fn valid_command_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 32 && !name.chars().any(char::is_whitespace)
 }
 
 fn valid_name(name: &str) -> bool {

@@ -39,7 +39,7 @@ pub use cache::{ComponentCache, Origin, content_hash};
 pub use error::{CallError, LoadError};
 pub use grants::Grants;
 pub use host::Services;
-pub use info::validate as validate_info;
+pub use info::{valid_command_name, validate as validate_info};
 pub use instance::{Call, ChooseSetup, Instance, PluginSetup};
 pub use limits::Limits;
 pub use load::Compiled;
