@@ -15,7 +15,7 @@ COMPONENTIZE_PY_VERSION := 0.25.1
 COMPONENTIZE_PY := $(PY_VENV)/bin/componentize-py
 WIT_DIR := plugin-api/wit/since_v0.1.0
 
-.PHONY: demo test plugins python-plugins wasm-target
+.PHONY: demo test plugins python-plugins wasm-target soak
 
 wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -45,6 +45,13 @@ $(foreach p,$(PY_PLUGINS),$(eval $(call python_plugin,$(p))))
 # Run every test: unit, simulator, client, runtime and end-to-end.
 test: plugins
 	$(CARGO) test
+
+# The long soak: 10,000 commands (SOAK_COMMANDS) through the simulator with
+# every fault of its control API and two kill -9 restarts (SOAK_KILLS) of
+# the real `wasmqq run`; prints lost / duplicated / out-of-order counts and
+# fails on any loss or reordering.
+soak: plugins
+	$(CARGO) test -p wasmqq --test soak -- --ignored --nocapture
 
 # The whole bot against the embedded WebQQ simulator, with the example
 # plugins in a drop-in folder (add or replace .wasm files there while it runs).

@@ -234,6 +234,18 @@ pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
 /// Capture what is logged on this thread at `level` or above until the
 /// guard drops.
 pub fn capture_logs_at(level: tracing::Level) -> (Logs, tracing::subscriber::DefaultGuard) {
+    // tracing caches each callsite's interest process-wide: a line first
+    // hit on a thread of a test without a subscriber would be off for the
+    // capturing thread too. A global subscriber that is interested (and
+    // discards) keeps every callsite live for the per-thread captures.
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let discard = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::sink)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(discard);
+    });
     let logs = Logs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()

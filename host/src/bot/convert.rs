@@ -3,32 +3,17 @@
 use wasmqq_webqq as webqq;
 
 use crate::dispatch::{ChatAddress, Incoming};
-use crate::runtime::abi::{self, Chat, ChatKind, Segment};
+use crate::runtime::abi::{self, Chat, Segment};
 
-/// The ABI chat of a client chat.
+/// The ABI chat of a client chat (the conversion is `From`, owned by the
+/// types).
 pub fn chat(c: webqq::ChatRef) -> Chat {
-    Chat {
-        kind: match c.kind {
-            webqq::ChatKind::Friend => ChatKind::Friend,
-            webqq::ChatKind::Group => ChatKind::Group,
-            webqq::ChatKind::Discussion => ChatKind::Discussion,
-            webqq::ChatKind::Session => ChatKind::Session,
-        },
-        id: c.id,
-    }
+    c.into()
 }
 
 /// The client chat of an ABI chat.
 pub fn chat_ref(c: Chat) -> webqq::ChatRef {
-    webqq::ChatRef {
-        kind: match c.kind {
-            ChatKind::Friend => webqq::ChatKind::Friend,
-            ChatKind::Group => webqq::ChatKind::Group,
-            ChatKind::Discussion => webqq::ChatKind::Discussion,
-            ChatKind::Session => webqq::ChatKind::Session,
-        },
-        id: c.id,
-    }
+    c.into()
 }
 
 /// ABI segments as client segments: mentions become `@name` text.

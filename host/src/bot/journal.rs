@@ -37,22 +37,12 @@ enum StoredSegment {
     Mention(u64),
 }
 
-fn kind_of(name: &str) -> Option<ChatKind> {
-    Some(match name {
-        "friend" => ChatKind::Friend,
-        "group" => ChatKind::Group,
-        "discussion" => ChatKind::Discussion,
-        "session" => ChatKind::Session,
-        _ => return None,
-    })
-}
-
 /// A message as stored in the journal.
 pub fn encode(incoming: &Incoming) -> String {
     let m = &incoming.message;
     let stored = Stored {
         id: m.id,
-        kind: crate::dispatch::kind_name(m.chat.kind).to_string(),
+        kind: m.chat.kind.to_string(),
         chat: m.chat.id,
         chat_name: incoming.chat.name.clone(),
         sender: m.sender,
@@ -75,7 +65,7 @@ pub fn encode(incoming: &Incoming) -> String {
 /// The inverse of [`encode`]; the error says what is wrong.
 pub fn decode(payload: &str) -> Result<Incoming, String> {
     let s: Stored = serde_json::from_str(payload).map_err(|e| e.to_string())?;
-    let kind = kind_of(&s.kind).ok_or_else(|| format!("unknown chat kind {:?}", s.kind))?;
+    let kind: ChatKind = s.kind.parse().map_err(|e| format!("{e}"))?;
     let chat = Chat { kind, id: s.chat };
     Ok(Incoming {
         message: Message {

@@ -73,6 +73,9 @@ pub enum BotError {
     },
 }
 
+/// How long a shutdown waits for the messages being handled.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A running bot.
 pub struct Bot {
     client: Client,
@@ -349,9 +352,19 @@ impl Bot {
                 },
             }
         }
+        // In order: no new timers; the messages being handled get a moment
+        // to have their replies queued (the journal keeps the others); then
+        // the outbox (a send in flight gets its grace period while the
+        // client still works; undelivered messages stay on disk); then the
+        // client.
         self.timer_task.abort();
-        // The outbox first: a send in flight gets its grace period while
-        // the client still works; undelivered messages stay on disk.
+        let unfinished = self.dispatcher.drain(SHUTDOWN_GRACE).await;
+        if unfinished > 0 {
+            tracing::info!(
+                unfinished,
+                "shutting down with messages unfinished; they are handled at the next start"
+            );
+        }
         self.outbox.shutdown().await;
         self.client.shutdown().await;
     }

@@ -122,6 +122,16 @@ enum PluginCommand {
 }
 
 impl Cli {
+    /// The log filter when `RUST_LOG` is not set: `warn` for the
+    /// interactive demo (its terminal is the chat; INFO lines of the bot and
+    /// the simulator would drown it), `info` otherwise.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Demo(_) => "warn",
+            _ => "info",
+        }
+    }
+
     /// Run the chosen subcommand.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {

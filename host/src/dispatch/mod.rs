@@ -55,7 +55,7 @@ impl ChatAddress {
     /// An address for `chat` with its display name (or none): the key is
     /// `kind:name`, or `kind#id` without a name.
     pub fn new(chat: Chat, name: Option<String>) -> ChatAddress {
-        let kind = kind_name(chat.kind);
+        let kind = chat.kind.name();
         let key = match &name {
             Some(n) => format!("{kind}:{n}"),
             None => format!("{kind}#{}", chat.id),
@@ -64,14 +64,9 @@ impl ChatAddress {
     }
 }
 
-/// The lowercase name of a chat kind.
+/// The lowercase name of a chat kind (see [`ChatKind::name`]).
 pub fn kind_name(kind: ChatKind) -> &'static str {
-    match kind {
-        ChatKind::Friend => "friend",
-        ChatKind::Group => "group",
-        ChatKind::Discussion => "discussion",
-        ChatKind::Session => "session",
-    }
+    kind.name()
 }
 
 /// A received message, ready for dispatch.
@@ -165,6 +160,7 @@ pub struct Dispatcher {
     sequencer: Sequencer,
     /// When each (plugin, chat key) was last told of a quarantine.
     quarantine_told: Mutex<HashMap<(String, String), Instant>>,
+    next_token: std::sync::atomic::AtomicU64,
 }
 
 impl Dispatcher {
@@ -184,6 +180,7 @@ impl Dispatcher {
             sequencer: Sequencer::new(sink.clone()),
             sink,
             quarantine_told: Mutex::new(HashMap::new()),
+            next_token: std::sync::atomic::AtomicU64::new(1),
         })
     }
 
@@ -208,9 +205,66 @@ impl Dispatcher {
             chat = %incoming.chat.key
         );
         let chat = incoming.chat.clone();
+        let token = self.track(incoming.message.id, &incoming.chat.key);
         let this = self.clone();
         let work = tokio::spawn(async move { this.route(incoming).await }.instrument(span));
-        self.sequencer.push(chat, order::Pending { work, handled });
+        self.sequencer.push(
+            chat,
+            order::Pending {
+                work,
+                handled,
+                token,
+            },
+        );
+    }
+
+    fn track(&self, msg_id: u64, chat: &str) -> u64 {
+        let token = self
+            .next_token
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.sequencer
+            .inflight
+            .messages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token, (msg_id, chat.to_string()));
+        token
+    }
+
+    /// Wait up to `grace` for the messages being handled to have their
+    /// replies queued (shutdown). Each message still unfinished then is
+    /// logged by id; the inbound journal keeps it for the next start.
+    /// Returns how many were unfinished.
+    pub async fn drain(&self, grace: Duration) -> usize {
+        let inflight = &self.sequencer.inflight;
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let idle = inflight.idle.notified();
+            let left = inflight
+                .messages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .len();
+            if left == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                break;
+            }
+        }
+        let left = inflight
+            .messages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (msg_id, chat) in left.values() {
+            tracing::warn!(
+                msg_id,
+                chat = %chat,
+                "message still being handled at shutdown; the journal keeps it for the next start"
+            );
+        }
+        left.len()
     }
 
     /// Deliver a due timer to its plugin's `on-timer`; replies go to the
@@ -258,13 +312,17 @@ impl Dispatcher {
             .instrument(span),
         );
         match chat {
-            Some(chat) => self.sequencer.push(
-                chat,
-                order::Pending {
-                    work,
-                    handled: None,
-                },
-            ),
+            Some(chat) => {
+                let token = self.track(0, &chat.key);
+                self.sequencer.push(
+                    chat,
+                    order::Pending {
+                        work,
+                        handled: None,
+                        token,
+                    },
+                )
+            }
             None => drop(work),
         }
     }

@@ -14,11 +14,32 @@ use super::{ChatAddress, Reply, ReplySink};
 pub(crate) struct Pending {
     pub(crate) work: JoinHandle<Vec<Reply>>,
     pub(crate) handled: Option<u64>,
+    /// Removed from the in-flight set once its replies are queued.
+    pub(crate) token: u64,
+}
+
+/// The messages being worked on: token → (message id, chat key); see
+/// [`super::Dispatcher::drain`].
+#[derive(Default)]
+pub(crate) struct InFlight {
+    pub(crate) messages: Mutex<HashMap<u64, (u64, String)>>,
+    pub(crate) idle: tokio::sync::Notify,
+}
+
+impl InFlight {
+    fn done(&self, token: u64) {
+        let mut m = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(&token);
+        if m.is_empty() {
+            self.idle.notify_waiters();
+        }
+    }
 }
 
 /// One ordering queue per chat.
 pub(crate) struct Sequencer {
     sink: Arc<dyn ReplySink>,
+    pub(crate) inflight: Arc<InFlight>,
     chats: Mutex<HashMap<ChatAddress, mpsc::UnboundedSender<Pending>>>,
 }
 
@@ -26,6 +47,7 @@ impl Sequencer {
     pub(crate) fn new(sink: Arc<dyn ReplySink>) -> Self {
         Sequencer {
             sink,
+            inflight: Arc::new(InFlight::default()),
             chats: Mutex::new(HashMap::new()),
         }
     }
@@ -36,8 +58,14 @@ impl Sequencer {
         let tx = chats.entry(chat.clone()).or_insert_with(|| {
             let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
             let sink = self.sink.clone();
+            let inflight = self.inflight.clone();
             tokio::spawn(async move {
-                while let Some(Pending { work, handled }) = rx.recv().await {
+                while let Some(Pending {
+                    work,
+                    handled,
+                    token,
+                }) = rx.recv().await
+                {
                     match work.await {
                         Ok(replies) => sink.send_handled(replies, handled),
                         Err(e) if e.is_cancelled() => {
@@ -49,6 +77,7 @@ impl Sequencer {
                             sink.send_handled(Vec::new(), handled);
                         }
                     }
+                    inflight.done(token);
                 }
             });
             tx

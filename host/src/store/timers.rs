@@ -42,29 +42,13 @@ pub struct TimerTable {
     store: Store,
 }
 
-fn kind_name(kind: ChatKind) -> &'static str {
-    match kind {
-        ChatKind::Friend => "friend",
-        ChatKind::Group => "group",
-        ChatKind::Discussion => "discussion",
-        ChatKind::Session => "session",
-    }
-}
-
-fn kind_from_name(name: &str) -> Option<ChatKind> {
-    Some(match name {
-        "friend" => ChatKind::Friend,
-        "group" => ChatKind::Group,
-        "discussion" => ChatKind::Discussion,
-        "session" => ChatKind::Session,
-        _ => return None,
-    })
-}
-
 fn row(r: &Row<'_>) -> rusqlite::Result<TimerRow> {
     let kind: Option<String> = r.get(4)?;
     let chat_id: Option<i64> = r.get(5)?;
-    let chat = match (kind.as_deref().and_then(kind_from_name), chat_id) {
+    let chat = match (
+        kind.as_deref().and_then(|k| k.parse::<ChatKind>().ok()),
+        chat_id,
+    ) {
         (Some(kind), Some(id)) => Some(Chat {
             kind,
             id: id as u64,
@@ -106,7 +90,7 @@ impl TimerTable {
                     plugin,
                     due_ms as i64,
                     payload,
-                    chat.map(|c| kind_name(c.kind)),
+                    chat.map(|c| c.kind.name()),
                     chat.map(|c| c.id as i64),
                     now_ms as i64
                 ],

@@ -13,6 +13,15 @@ use crate::contacts::{self, ContactBook, ContactCache};
 use crate::content::Segment;
 use crate::error::{Error, Result};
 use crate::events::{ChatKind, ChatRef, Event};
+
+/// Attempts of a whole login (QR or restore) when it fails transiently
+/// (network, timeout, HTTP 5xx): the first and three retries, 0.5 s to 4 s
+/// apart.
+const LOGIN_ATTEMPTS: u32 = 4;
+
+/// Attempts of the session activation (`get_online_buddies2`) within one
+/// login when it fails transiently.
+const ACTIVATE_ATTEMPTS: u32 = 5;
 use crate::login::{self, LoginStatus, Observer, QrSettings};
 use crate::send::{self, SendReport, SendSettings, SendState};
 use crate::session::{self, Auth, SavedSession};
@@ -243,6 +252,24 @@ impl Inner {
     /// one exists, else (or when refused) the QR flow; then contacts and
     /// activation. Reports `LoggedIn` and saves the session.
     pub(crate) async fn login(&self, try_restore: bool) -> Result<Auth> {
+        // A transient failure (network, 5xx) anywhere in the login is
+        // retried with backoff a few times before it is an error.
+        let mut delay = std::time::Duration::from_millis(500);
+        let mut attempt = 1;
+        loop {
+            match self.login_once(try_restore).await {
+                Err(e) if e.is_transient() && attempt < LOGIN_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, ?delay, "login failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(16));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn login_once(&self, try_restore: bool) -> Result<Auth> {
         if try_restore
             && let Some(path) = &self.config.session_file
             && let Some(saved) = session::load(path)?
@@ -323,7 +350,20 @@ impl Inner {
         if let Err(e) = self.refresh_contacts(auth, self.config.load_members).await {
             tracing::warn!(error = %e, "could not load contacts; continuing");
         }
-        login::activate(&self.transport, auth).await?;
+        // Activation is idempotent: a transient failure (a 5xx, a reset,
+        // a timeout) is retried with backoff rather than failing the login.
+        let mut delay = std::time::Duration::from_millis(250);
+        for attempt in 1.. {
+            match login::activate(&self.transport, auth).await {
+                Ok(_) => break,
+                Err(e) if e.is_transient() && attempt < ACTIVATE_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, ?delay, "session activation failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(8));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 

@@ -25,6 +25,89 @@ pub fn guest_export(version: &str) -> String {
     format!("{PACKAGE}/guest@{version}")
 }
 
+impl ChatKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ChatKind; 4] = [
+        ChatKind::Friend,
+        ChatKind::Group,
+        ChatKind::Discussion,
+        ChatKind::Session,
+    ];
+
+    /// The lowercase name used in keys, files and logs (`friend`, `group`,
+    /// `discussion`, `session`): the one spelling of a chat kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChatKind::Friend => "friend",
+            ChatKind::Group => "group",
+            ChatKind::Discussion => "discussion",
+            ChatKind::Session => "session",
+        }
+    }
+}
+
+impl std::fmt::Display for ChatKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A chat kind name that is none of [`ChatKind::name`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown chat kind {0:?} (friend, group, discussion or session)")]
+pub struct UnknownChatKind(pub String);
+
+impl std::str::FromStr for ChatKind {
+    type Err = UnknownChatKind;
+
+    fn from_str(s: &str) -> Result<ChatKind, UnknownChatKind> {
+        ChatKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| UnknownChatKind(s.to_string()))
+    }
+}
+
+impl From<wasmqq_webqq::ChatKind> for ChatKind {
+    fn from(k: wasmqq_webqq::ChatKind) -> ChatKind {
+        match k {
+            wasmqq_webqq::ChatKind::Friend => ChatKind::Friend,
+            wasmqq_webqq::ChatKind::Group => ChatKind::Group,
+            wasmqq_webqq::ChatKind::Discussion => ChatKind::Discussion,
+            wasmqq_webqq::ChatKind::Session => ChatKind::Session,
+        }
+    }
+}
+
+impl From<ChatKind> for wasmqq_webqq::ChatKind {
+    fn from(k: ChatKind) -> wasmqq_webqq::ChatKind {
+        match k {
+            ChatKind::Friend => wasmqq_webqq::ChatKind::Friend,
+            ChatKind::Group => wasmqq_webqq::ChatKind::Group,
+            ChatKind::Discussion => wasmqq_webqq::ChatKind::Discussion,
+            ChatKind::Session => wasmqq_webqq::ChatKind::Session,
+        }
+    }
+}
+
+impl From<wasmqq_webqq::ChatRef> for Chat {
+    fn from(c: wasmqq_webqq::ChatRef) -> Chat {
+        Chat {
+            kind: c.kind.into(),
+            id: c.id,
+        }
+    }
+}
+
+impl From<Chat> for wasmqq_webqq::ChatRef {
+    fn from(c: Chat) -> wasmqq_webqq::ChatRef {
+        wasmqq_webqq::ChatRef {
+            kind: c.kind.into(),
+            id: c.id,
+        }
+    }
+}
+
 impl Capability {
     /// The lowercase name used in metadata and configuration (`kv`, `http`, …).
     pub fn name(self) -> &'static str {
