@@ -27,7 +27,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::dispatch::parse::parse_command;
 use crate::runtime::abi::{
@@ -107,7 +106,7 @@ impl HarnessBuilder {
             config: "{}".into(),
             limits: Limits::default(),
             cache_dir: None,
-            prefixes: vec!["!".into(), "/".into()],
+            prefixes: crate::dispatch::default_prefixes(),
         }
     }
 
@@ -167,10 +166,11 @@ impl HarnessBuilder {
             Source::File(path) => path.clone(),
             Source::Crate(dir) => {
                 let dir = dir.clone();
+                let named = dir.clone();
                 tokio::task::spawn_blocking(move || build_rust_plugin(&dir))
                     .await
                     .map_err(|e| HarnessError::Build {
-                        dir: PathBuf::new(),
+                        dir: named,
                         message: e.to_string(),
                     })??
             }
@@ -528,10 +528,7 @@ pub fn segment_text(segments: &[Segment]) -> String {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    crate::clock::unix_ms()
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ pub struct BotConfig {
 impl Default for BotConfig {
     fn default() -> Self {
         BotConfig {
-            prefixes: vec!["!".into(), "/".into()],
+            prefixes: crate::dispatch::default_prefixes(),
             admins: Vec::new(),
             data_dir: PathBuf::from("data"),
             plugin_dir: PathBuf::from("plugins.d"),
@@ -229,21 +229,6 @@ impl Default for OutboxConfig {
             plugin_max_queued: 50,
             max_reply_parts: 5,
         }
-    }
-}
-
-impl OutboxConfig {
-    /// The delay before retry number `retry` (1 for the first retry):
-    /// `retry_base_ms · 2^(retry-1)`, capped at `retry_max_ms`.
-    pub fn retry_delay(&self, retry: u32) -> Duration {
-        let factor = 1u64
-            .checked_shl(retry.saturating_sub(1))
-            .unwrap_or(u64::MAX);
-        Duration::from_millis(
-            self.retry_base_ms
-                .saturating_mul(factor)
-                .min(self.retry_max_ms),
-        )
     }
 }
 

@@ -373,16 +373,6 @@ fn relative_paths_resolve_against_the_file() {
     assert_eq!(config.bot.plugin_dir, Path::new("/etc/wasmqq/plugins.d"));
 }
 
-#[test]
-fn retry_delay_doubles_up_to_the_cap() {
-    let o = OutboxConfig::default();
-    let ms = |r| o.retry_delay(r).as_millis();
-    assert_eq!(
-        [ms(1), ms(2), ms(3), ms(7), ms(100)],
-        [1000, 2000, 4000, 60_000, 60_000]
-    );
-}
-
 /// Every integer the default file sets (and the commented plugin keys)
 /// has an upper bound: the largest TOML integer is refused, naming the key
 /// and the allowed range.

@@ -37,6 +37,14 @@ use order::Sequencer;
 use parse::parse_command;
 use ratelimit::{RateLimiter, Verdict};
 
+/// The command prefixes when the configuration names none: `!` and `/`.
+pub const DEFAULT_PREFIXES: &[&str] = &["!", "/"];
+
+/// [`DEFAULT_PREFIXES`] as owned strings (for configurations).
+pub fn default_prefixes() -> Vec<String> {
+    DEFAULT_PREFIXES.iter().map(|p| p.to_string()).collect()
+}
+
 /// How often a chat is told that a plugin it uses is quarantined.
 pub const QUARANTINE_NOTICE_EVERY: Duration = Duration::from_secs(15 * 60);
 
@@ -141,7 +149,7 @@ pub struct DispatchConfig {
 impl Default for DispatchConfig {
     fn default() -> Self {
         DispatchConfig {
-            prefixes: vec!["!".into(), "/".into()],
+            prefixes: default_prefixes(),
             admins: Vec::new(),
             user_cooldown: Duration::from_secs(1),
             chat_cooldown: Duration::ZERO,

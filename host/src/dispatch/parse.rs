@@ -107,7 +107,7 @@ mod tests {
     use super::*;
 
     fn prefixes() -> Vec<String> {
-        vec!["!".into(), "/".into()]
+        crate::dispatch::default_prefixes()
     }
 
     #[test]

@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
@@ -111,12 +111,9 @@ impl std::fmt::Debug for DueTimer {
     }
 }
 
-/// Now, in unix milliseconds.
+/// Now, in unix milliseconds (see [`crate::clock::unix_ms`]).
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    crate::clock::unix_ms()
 }
 
 impl TimerService {
