@@ -15,7 +15,7 @@ COMPONENTIZE_PY_VERSION := 0.25.1
 COMPONENTIZE_PY := $(PY_VENV)/bin/componentize-py
 WIT_DIR := plugin-api/wit/since_v0.1.0
 
-.PHONY: demo test plugins python-plugins wasm-target soak
+.PHONY: demo test plugins python-plugins wasm-target soak fuzz fuzz-build deny
 
 wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -60,3 +60,37 @@ demo: plugins
 	mkdir -p $(DEMO_DIR)
 	cp $(foreach p,$(subst -,_,$(EXAMPLES)),$(WASM_DIR)/$(p).wasm) $(DEMO_DIR)/
 	./target/debug/wasmqq demo --plugins $(DEMO_DIR)
+
+# Fuzzing (docs/fuzzing.md), not part of `make test`: every cargo-fuzz target
+# of fuzz/ for FUZZ_SECONDS each, one after the other on one core. cargo-fuzz
+# needs nightly compiler flags; with the stable toolchain RUSTC_BOOTSTRAP=1
+# unlocks them. New inputs go to $(FUZZ_WORK)/corpus/<target> (the seeds in
+# fuzz/corpus/ stay as committed), crashes to fuzz/artifacts/<target>/.
+# FUZZ_SANITIZER=address adds AddressSanitizer (slower; wasmqq is safe Rust,
+# so the default is none: panics and failed assertions are the findings).
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZER ?= none
+FUZZ_TARGETS ?= poll2 content_roundtrip message_split ptuicb contacts sim_requests command_parse plugin_info config
+FUZZ_WORK ?= target/fuzz
+FUZZ := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+
+fuzz-build:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	$(FUZZ) build -s $(FUZZ_SANITIZER) -O -a --target-dir $(FUZZ_WORK)/build
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_WORK)/corpus/$$t fuzz/artifacts/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ) run -s $(FUZZ_SANITIZER) -O -a --target-dir $(FUZZ_WORK)/build $$t \
+	    $(FUZZ_WORK)/corpus/$$t fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -jobs=1 -workers=1 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=fuzz/artifacts/$$t/ || exit 1; \
+	done
+
+# Supply-chain checks (deny.toml): licenses, banned and duplicate crates,
+# sources. Advisories need the RustSec database, which cannot be fetched
+# here; run `cargo deny check advisories` where it can (docs/fuzzing.md).
+deny:
+	@command -v cargo-deny >/dev/null || $(CARGO) install cargo-deny --locked
+	$(CARGO) deny check licenses bans sources

@@ -50,6 +50,7 @@ mod error;
 mod faults;
 mod http;
 mod ids;
+mod offline;
 mod poll;
 mod population;
 mod qr;
@@ -62,6 +63,7 @@ pub use control::{
 };
 pub use error::SimError;
 pub use faults::{FaultAction, FaultSpec};
+pub use offline::Offline;
 pub use population::{BUILTIN_TOML, Bot, Category, Discussion, Group, Member, Population, User};
 
 use conn::{ConnCtl, SimListener};

@@ -256,8 +256,16 @@ async fn post_list(t: &Transport, auth: &Auth, endpoint: &'static str) -> Result
 
 /// `get_user_friends2` (§4.3).
 pub(crate) async fn fetch_friends(t: &Transport, auth: &Auth) -> Result<BTreeMap<u64, Friend>> {
+    let result = post_list(t, auth, "get_user_friends2").await?;
+    decode_friends(&result)
+}
+
+/// Decodes the `result` of `get_user_friends2` (§4.3): friends by uin, with
+/// remarks and categories; entries without a numeric uin are skipped.
+///
+/// Fails only when `result` has no `info` array.
+pub fn decode_friends(result: &Value) -> Result<BTreeMap<u64, Friend>> {
     const EP: &str = "get_user_friends2";
-    let result = post_list(t, auth, EP).await?;
     let mut categories: HashMap<u64, u64> = HashMap::new();
     if let Some(fr) = result.get("friends").and_then(Value::as_array) {
         for f in fr {
@@ -266,9 +274,9 @@ pub(crate) async fn fetch_friends(t: &Transport, auth: &Auth) -> Result<BTreeMap
             }
         }
     }
-    let mut remarks = by_uin(&result, "marknames", "uin", "markname");
+    let mut remarks = by_uin(result, "marknames", "uin", "markname");
     let mut out = BTreeMap::new();
-    for i in array(EP, &result, "info")? {
+    for i in array(EP, result, "info")? {
         let Some(uin) = id_field(i.get("uin")) else {
             continue;
         };
@@ -287,12 +295,21 @@ pub(crate) async fn fetch_friends(t: &Transport, auth: &Auth) -> Result<BTreeMap
 
 /// `get_group_name_list_mask2` (§4.4); members are not loaded.
 pub(crate) async fn fetch_groups(t: &Transport, auth: &Auth) -> Result<BTreeMap<u64, Group>> {
+    let result = post_list(t, auth, "get_group_name_list_mask2").await?;
+    decode_groups(&result)
+}
+
+/// Decodes the `result` of `get_group_name_list_mask2` (§4.4): groups by
+/// gid with remarks, members not loaded; entries without a numeric gid and
+/// code are skipped.
+///
+/// Fails only when `result` has no `gnamelist` array.
+pub fn decode_groups(result: &Value) -> Result<BTreeMap<u64, Group>> {
     const EP: &str = "get_group_name_list_mask2";
-    let result = post_list(t, auth, EP).await?;
     // `gmarklist[].uin` is a gid.
-    let mut remarks = by_uin(&result, "gmarklist", "uin", "markname");
+    let mut remarks = by_uin(result, "gmarklist", "uin", "markname");
     let mut out = BTreeMap::new();
-    for g in array(EP, &result, "gnamelist")? {
+    for g in array(EP, result, "gnamelist")? {
         let (Some(gid), Some(code)) = (id_field(g.get("gid")), id_field(g.get("code"))) else {
             continue;
         };
@@ -324,8 +341,17 @@ pub(crate) async fn fetch_discussions(
         cache_buster()
     );
     let result = result_of(EP, t.get_json(EP, &url, REFERER_S).await?)?;
+    decode_discussions(&result)
+}
+
+/// Decodes the `result` of `get_discus_list` (§4.5): discussions by did,
+/// members not loaded; entries without a numeric did are skipped.
+///
+/// Fails only when `result` has no `dnamelist` array.
+pub fn decode_discussions(result: &Value) -> Result<BTreeMap<u64, Discussion>> {
+    const EP: &str = "get_discus_list";
     let mut out = BTreeMap::new();
-    for d in array(EP, &result, "dnamelist")? {
+    for d in array(EP, result, "dnamelist")? {
         let Some(did) = id_field(d.get("did")) else {
             continue;
         };
@@ -350,11 +376,17 @@ pub(crate) async fn fetch_self(t: &Transport, auth: &Auth) -> Result<SelfInfo> {
         cache_buster()
     );
     let result = result_of(EP, t.get_json(EP, &url, REFERER_S).await?)?;
-    Ok(SelfInfo {
-        uin: id_field(result.get("uin")).unwrap_or(auth.uin),
-        nick: str_field(&result, "nick"),
+    Ok(decode_self(&result, auth.uin))
+}
+
+/// Decodes the `result` of `get_self_info2` (§4.6); `uin` stands in when
+/// the answer has no numeric one. Never fails: missing fields are empty.
+pub fn decode_self(result: &Value, uin: u64) -> SelfInfo {
+    SelfInfo {
+        uin: id_field(result.get("uin")).unwrap_or(uin),
+        nick: str_field(result, "nick"),
         face: id_field(result.get("face")).unwrap_or_default(),
-    })
+    }
 }
 
 /// `get_group_info_ext2` (§4.11) by group `code`: the members with cards.
@@ -370,8 +402,18 @@ pub(crate) async fn fetch_group_members(
         cache_buster()
     );
     let result = result_of(EP, t.get_json(EP, &url, REFERER_S).await?)?;
-    let mut nicks = by_uin(&result, "minfo", "uin", "nick");
-    let mut cards = by_uin(&result, "cards", "muin", "card");
+    decode_group_members(&result)
+}
+
+/// Decodes the `result` of `get_group_info_ext2` (§4.11): members by uin
+/// with nicks, cards and flags; entries without a numeric `muin` are
+/// skipped.
+///
+/// Fails when `result` has no `ginfo` or `ginfo` no `members` array.
+pub fn decode_group_members(result: &Value) -> Result<BTreeMap<u64, Member>> {
+    const EP: &str = "get_group_info_ext2";
+    let mut nicks = by_uin(result, "minfo", "uin", "nick");
+    let mut cards = by_uin(result, "cards", "muin", "card");
     let ginfo = result.get("ginfo").ok_or_else(|| Error::Malformed {
         endpoint: EP,
         detail: "result has no ginfo".into(),
@@ -421,7 +463,17 @@ pub(crate) async fn fetch_discussion_members(
         cache_buster()
     );
     let result = result_of(EP, t.get_json(EP, &url, REFERER_D).await?)?;
-    let mut nicks = by_uin(&result, "mem_info", "uin", "nick");
+    decode_discussion_members(&result)
+}
+
+/// Decodes the `result` of `get_discu_info` (§4.12): members by uin with
+/// nicks and real QQ numbers; entries without a numeric `mem_uin` are
+/// skipped.
+///
+/// Fails when `result` has no `info` or `info` no `mem_list` array.
+pub fn decode_discussion_members(result: &Value) -> Result<BTreeMap<u64, DiscussionMember>> {
+    const EP: &str = "get_discu_info";
+    let mut nicks = by_uin(result, "mem_info", "uin", "nick");
     let info = result.get("info").ok_or_else(|| Error::Malformed {
         endpoint: EP,
         detail: "result has no info".into(),

@@ -168,6 +168,30 @@ pub(crate) enum RawEvent {
     Ignored(String),
 }
 
+/// Decodes one element of poll2's `result` (§5.1) into the event the client
+/// delivers for it, before sender names are resolved (`sender_name` is
+/// `None`); `Ok(None)` for a `poll_type` the client skips. The pure half of
+/// the poll loop, public for the fuzz targets and property tests.
+///
+/// Fails, describing the element, when it lacks `poll_type`, `value`, a
+/// numeric id the event needs, or a content array.
+pub fn decode_event(item: &Value) -> Result<Option<Event>, String> {
+    Ok(match decode_poll_item(item)? {
+        RawEvent::Message(m) => Some(Event::Message(m)),
+        RawEvent::StatusChange {
+            uin,
+            status,
+            client_type,
+        } => Some(Event::StatusChange {
+            uin,
+            status,
+            client_type,
+        }),
+        RawEvent::Kick { reason } => Some(Event::Kicked { reason }),
+        RawEvent::Ignored(_) => None,
+    })
+}
+
 /// Decodes one element of poll2's `result` (§5.1). Errors describe the
 /// malformed element.
 pub(crate) fn decode_poll_item(item: &Value) -> Result<RawEvent, String> {

@@ -52,3 +52,27 @@ pub use error::{Error, Result};
 pub use events::{ChatKind, ChatRef, Event, Message};
 pub use login::{LoginStatus, Observer};
 pub use send::{PartReport, SendOutcome, SendReport};
+
+/// The pure decoders of what the WebQQ server sends, without any I/O: the
+/// poll2 answer and its events, the list answers. The client uses them on
+/// every answer; they are public for the fuzz targets (`fuzz/`) and the
+/// property tests, which feed them arbitrary bodies.
+pub mod decode {
+    pub use crate::contacts::{
+        decode_discussion_members, decode_discussions, decode_friends, decode_group_members,
+        decode_groups, decode_self,
+    };
+    pub use crate::events::decode_event;
+    pub use crate::poll::{Action, classify_body};
+
+    /// The `result` of an API answer body (§1.3): the body must be a JSON
+    /// object with `retcode` 0 and a `result`, as the client requires of
+    /// every list endpoint; `endpoint` names it in the error.
+    ///
+    /// Fails with [`Error::Malformed`](crate::Error::Malformed) for a body
+    /// that is not JSON or lacks `retcode`/`result`, and with
+    /// [`Error::Retcode`](crate::Error::Retcode) for a non-zero retcode.
+    pub fn result_of(endpoint: &'static str, body: &str) -> crate::Result<serde_json::Value> {
+        crate::transport::result_of(endpoint, crate::transport::parse_json(endpoint, body)?)
+    }
+}

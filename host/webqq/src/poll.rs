@@ -60,16 +60,31 @@ const FAILURES_BEFORE_PROBE: u32 = 5;
 /// How many recent message keys are remembered for de-duplication.
 const DEDUP_CAPACITY: usize = 4096;
 
-/// What one poll2 answer asks the loop to do.
+/// What one poll2 answer asks the loop to do (the module's first table).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Action {
+pub enum Action {
+    /// `retcode 0` with a `result` array: decode each element
+    /// ([`decode_event`](crate::decode::decode_event)).
     Events(Vec<Value>),
+    /// Nothing happened: poll again at once.
     Idle,
+    /// `103`: probe the session.
     Probe,
+    /// `116`: the new `ptwebqq`.
     NewPtwebqq(String),
+    /// `120`/`121`: relink with this retcode.
     Relink(i64),
+    /// The session is dead: full re-login, for this reason.
     Relogin(String),
+    /// A failure: back off, for this reason.
     Backoff(String),
+}
+
+/// Classifies a poll2 answer *body* (the HTTP 200 text) the way the poll
+/// loop does: the body that is not JSON is a malformed answer (backoff).
+/// Public for the fuzz targets and property tests.
+pub fn classify_body(body: &str) -> Action {
+    classify(crate::transport::parse_json("poll2", body))
 }
 
 /// Classifies a poll2 answer (or failure) per §6.1/§6.2.

@@ -323,6 +323,21 @@ mod tests {
         assert_eq!(c.text(), "[cface]t");
     }
 
+    /// Found by the `content_roundtrip` fuzz target: a long number literal
+    /// in an unknown segment changed on the second decode (serde_json's
+    /// default float parser is not correctly rounded; the crate enables
+    /// `float_roundtrip`).
+    #[test]
+    fn numbers_in_unknown_segments_round_trip_exactly() {
+        let s = r#"["a",1.5,null,["",-0],[444444444444444444444444444444444444444]]"#;
+        let c = decode_outgoing(&json!(s)).unwrap();
+        let again =
+            decode_outgoing(&json!(encode_outgoing(&c.segments, &Font::default()))).unwrap();
+        assert_eq!(again.segments, c.segments);
+        let again = decode_array(&encode_incoming(&c.segments, &Font::default())).unwrap();
+        assert_eq!(again.segments, c.segments);
+    }
+
     #[test]
     fn parse_text_is_the_inverse_of_render() {
         let segs = parse_text("a[face:14]b[face:x][face:2]");

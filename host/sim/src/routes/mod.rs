@@ -164,12 +164,18 @@ pub(crate) async fn dispatch(
     ConnectInfo(conn): ConnectInfo<ConnCtl>,
     request: Request,
 ) -> Response {
-    let req = match Req::read(request, Some(conn)).await {
+    route(&sim, request, Some(conn)).await
+}
+
+/// Answers one request; `conn` is the connection's kill switch (`None`
+/// without a socket, as for [`crate::Offline`]).
+pub(crate) async fn route(sim: &Arc<Sim>, request: Request, conn: Option<ConnCtl>) -> Response {
+    let req = match Req::read(request, conn).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
     if req.path == "/_sim" || req.path.starts_with("/_sim/") {
-        return control::handle(&sim, &req);
+        return control::handle(sim, &req);
     }
     let found = server(&req.host).and_then(|host| {
         let (name, wanted) = endpoint(&req.path)?;
@@ -189,11 +195,11 @@ pub(crate) async fn dispatch(
         if f.deliver {
             // Run the endpoint for its effect (e.g. the message is
             // delivered), then answer with the fault anyway.
-            let _ = handle(&sim, name, &req).await;
+            let _ = handle(sim, name, &req).await;
         }
-        return fault_response(&sim, name, &f.action, &req);
+        return fault_response(sim, name, &f.action, &req);
     }
-    handle(&sim, name, &req).await
+    handle(sim, name, &req).await
 }
 
 async fn handle(sim: &Arc<Sim>, name: &str, req: &Req) -> Response {
