@@ -1,11 +1,40 @@
-//! One task per plugin: owns the instance, takes one call at a time from a
-//! bounded inbox, rebuilds the instance after a fault and quarantines the
-//! plugin after too many consecutive faults.
+//! A running plugin: its one instance behind an async lock, called in the
+//! caller's own task, one call at a time; rebuilt after a fault and
+//! quarantined after too many consecutive faults.
+//!
+//! # Why a lock and not an actor task
+//!
+//! Each plugin used to be an actor: a task of its own owning the instance,
+//! fed through a bounded channel and answering on a oneshot. On a
+//! multi-threaded runtime that costs two cross-thread wake-ups per call
+//! (the actor's and the caller's), which measured 6× the wasm call itself
+//! (docs/benchmarks.md). Now the instance sits in a [`tokio::sync::Mutex`]
+//! and [`PluginHandle::call`] runs the call in the caller's task once it
+//! holds the lock:
+//!
+//! * **One call at a time, in order.** The lock is fair (FIFO), so calls
+//!   into one plugin still run one after the other in the order they were
+//!   made; calls into different plugins from different tasks run in
+//!   parallel, as before.
+//! * **The deadline** is unchanged: epoch interruption in
+//!   [`Instance::call`] plus a tokio timeout [`GRACE`] past it for a call
+//!   stuck in a host function.
+//! * **Faults** are counted and the instance is dropped as before; the
+//!   rebuild runs on a task of its own that holds the lock, so the failed
+//!   call's caller gets its error at once and the next call waits for the
+//!   fresh instance.
+//! * **A call abandoned by its caller** (the caller's future dropped while
+//!   the plugin runs) leaves the instance in an unknown state: the next call
+//!   throws it away and rebuilds it first. This is not counted as a fault.
+//!   (The actor finished such calls; nothing in the host drops a call
+//!   midway except at shutdown.)
+//! * **The log budget's summaries**, which the actor wrote while idle, are
+//!   written by a timer task that exists only while a summary is pending
+//!   ([`PluginLog::watch`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::Runtime;
@@ -14,9 +43,6 @@ use super::error::CallError;
 use super::host::log_budget::PluginLog;
 use super::instance::{Call, Instance, PluginSetup};
 use super::load::Compiled;
-
-/// Calls that may wait in a plugin's inbox before senders are held back.
-const INBOX: usize = 64;
 
 /// Extra time past the deadline before a call stuck outside wasm (in a host
 /// call) is abandoned.
@@ -38,24 +64,34 @@ pub struct PluginStatus {
 }
 
 struct Shared {
+    runtime: Arc<Runtime>,
     info: PluginInfo,
     triggers: Option<regex::RegexSet>,
     compiled: Compiled,
     setup: PluginSetup,
     status: Mutex<PluginStatus>,
+    /// The plugin's log budget, kept across instance rebuilds.
+    log: Arc<PluginLog>,
+    /// The instance; whoever holds the lock may call it.
+    slot: Arc<tokio::sync::Mutex<Slot>>,
+    /// The span every call and rebuild of this plugin runs in.
+    span: tracing::Span,
 }
 
-struct Request {
-    call: Call,
-    reply: oneshot::Sender<Result<Vec<Action>, CallError>>,
+/// The instance and whether it is fit for a call.
+struct Slot {
+    /// `None` after a fault until it is rebuilt.
+    instance: Option<Instance>,
+    /// Set while a call runs; still set when the lock is taken again, the
+    /// last call was abandoned midway.
+    in_call: bool,
 }
 
-/// A handle to a running plugin; cheap to clone. The plugin stops when the
-/// last handle is dropped.
+/// A handle to a running plugin; cheap to clone. The plugin's instance is
+/// dropped with the last handle.
 #[derive(Clone)]
 pub struct PluginHandle {
     shared: Arc<Shared>,
-    tx: mpsc::Sender<Request>,
 }
 
 impl PluginHandle {
@@ -66,29 +102,30 @@ impl PluginHandle {
         instance: Instance,
         info: PluginInfo,
     ) -> PluginHandle {
-        let (tx, rx) = mpsc::channel(INBOX);
         // Validated at load; a set that does not compile matches nothing.
         let triggers = super::info::compile_triggers(&info.triggers).unwrap_or_else(|e| {
             tracing::error!(plugin = %info.name, "triggers off: {e}");
             None
         });
+        let span = tracing::info_span!("plugin", plugin = %info.name);
+        let log = instance.log();
+        // `init` may have gone over the budget already.
+        log.watch();
         let shared = Arc::new(Shared {
+            runtime,
             triggers,
             info,
             compiled,
-            setup: setup.clone(),
-            status: Mutex::new(PluginStatus::default()),
-        });
-        let actor = Actor {
-            runtime,
-            shared: shared.clone(),
             setup,
-            log: instance.log(),
-            instance: Some(instance),
-        };
-        let span = tracing::info_span!("plugin", plugin = %shared.info.name);
-        tokio::spawn(actor.run(rx).instrument(span));
-        PluginHandle { shared, tx }
+            status: Mutex::new(PluginStatus::default()),
+            log,
+            slot: Arc::new(tokio::sync::Mutex::new(Slot {
+                instance: Some(instance),
+                in_call: false,
+            })),
+            span,
+        });
+        PluginHandle { shared }
     }
 
     /// The plugin's metadata from `describe`.
@@ -118,89 +155,83 @@ impl PluginHandle {
 
     /// A snapshot of the plugin's counters.
     pub fn status(&self) -> PluginStatus {
-        self.shared
-            .status
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.shared.status().clone()
     }
 
     /// Deliver an event and wait for the plugin's actions. Calls are handled
-    /// one at a time, in the order they were made.
+    /// one at a time, in the order they were made; the call runs in the
+    /// caller's task. Dropping the returned future mid-call abandons the
+    /// call and the plugin's in-memory state (the instance is rebuilt before
+    /// the next call).
     pub async fn call(&self, call: Call) -> Result<Vec<Action>, CallError> {
-        let stopped = || CallError::Stopped {
-            plugin: self.name().to_string(),
-        };
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Request { call, reply })
-            .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
-    }
-}
-
-/// The next request; meanwhile, write the log budget's summary of dropped
-/// lines when it falls due.
-async fn next(log: &PluginLog, rx: &mut mpsc::Receiver<Request>) -> Option<Request> {
-    loop {
-        let Some(due) = log.next_summary() else {
-            return rx.recv().await;
-        };
-        tokio::select! {
-            request = rx.recv() => return request,
-            _ = tokio::time::sleep_until(due.into()) => log.flush(false),
-        }
-    }
-}
-
-struct Actor {
-    runtime: Arc<Runtime>,
-    shared: Arc<Shared>,
-    setup: PluginSetup,
-    /// The plugin's log budget, kept across instance rebuilds.
-    log: Arc<PluginLog>,
-    instance: Option<Instance>,
-}
-
-impl Actor {
-    async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        while let Some(Request { call, reply }) = next(&self.log, &mut rx).await {
-            let result = self.handle(call).await;
-            let _ = reply.send(result);
-            if self.instance.is_none() && !self.status().quarantined {
-                self.rebuild().await;
+        let shared = &self.shared;
+        let mut slot = shared.slot.clone().lock_owned().await;
+        let result = shared
+            .call(&mut slot, call)
+            .instrument(shared.span.clone())
+            .await;
+        if slot.instance.is_none() && !shared.status().quarantined {
+            // Rebuild holding the lock, without making this caller wait.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    let this = shared.clone();
+                    let span = shared.span.clone();
+                    rt.spawn(async move { this.rebuild(&mut slot).await }.instrument(span));
+                }
+                Err(_) => {
+                    shared
+                        .rebuild(&mut slot)
+                        .instrument(shared.span.clone())
+                        .await
+                }
             }
         }
-        tracing::debug!("plugin stopped");
+        shared.log.watch();
+        result
     }
+}
 
+impl Shared {
     fn status(&self) -> std::sync::MutexGuard<'_, PluginStatus> {
-        self.shared.status.lock().unwrap_or_else(|e| e.into_inner())
+        self.status.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn handle(&mut self, call: Call) -> Result<Vec<Action>, CallError> {
-        let name = self.shared.info.name.clone();
+    async fn call(&self, slot: &mut Slot, call: Call) -> Result<Vec<Action>, CallError> {
+        let name = &self.info.name;
         {
             let status = self.status();
             if status.quarantined {
                 return Err(CallError::Quarantined {
-                    plugin: name,
+                    plugin: name.clone(),
                     faults: status.consecutive_faults,
                 });
             }
         }
+        if slot.in_call {
+            // `in_call` stays set until the rebuild is done, so a rebuild
+            // abandoned in turn is tried again by the next call.
+            tracing::info!("the last call was abandoned midway; rebuilding the instance");
+            slot.instance = None;
+            self.rebuild(slot).await;
+            slot.in_call = false;
+        }
         let export = call.export();
-        let limit = self.runtime.limits().call_timeout() + GRACE;
-        let result = match self.instance.as_mut() {
-            Some(instance) => match tokio::time::timeout(limit, instance.call(&call)).await {
-                Ok(result) => result,
-                Err(_) => Err(CallError::Timeout {
-                    plugin: name.clone(),
-                    export,
-                    ms: self.runtime.limits().call_timeout_ms,
-                }),
-            },
+        let limits = self.runtime.limits();
+        let result = match slot.instance.as_mut() {
+            Some(instance) => {
+                slot.in_call = true;
+                let limit = limits.call_timeout() + GRACE;
+                let result = match tokio::time::timeout(limit, instance.call(&call)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(CallError::Timeout {
+                        plugin: name.clone(),
+                        export,
+                        ms: limits.call_timeout_ms,
+                    }),
+                };
+                slot.in_call = false;
+                result
+            }
             None => Err(CallError::Trap {
                 plugin: name.clone(),
                 export,
@@ -214,8 +245,8 @@ impl Actor {
                 status.consecutive_faults = 0;
             }
             Err(e) if e.is_fault() => {
-                self.instance = None;
-                let max = self.runtime.limits().max_faults;
+                slot.instance = None;
+                let max = limits.max_faults;
                 let mut status = self.status();
                 status.faults += 1;
                 status.consecutive_faults += 1;
@@ -236,11 +267,12 @@ impl Actor {
         result
     }
 
-    async fn rebuild(&mut self) {
+    async fn rebuild(&self, slot: &mut Slot) {
         let log = self.log.clone();
-        match Instance::restart(&self.runtime, &self.shared.compiled, &self.setup, log).await {
-            Ok(instance) => self.instance = Some(instance),
+        match Instance::restart(&self.runtime, &self.compiled, &self.setup, log).await {
+            Ok(instance) => slot.instance = Some(instance),
             Err(e) => tracing::error!("cannot rebuild the plugin instance: {e}"),
         }
+        self.log.watch();
     }
 }
