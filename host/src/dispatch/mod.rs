@@ -386,19 +386,52 @@ impl Dispatcher {
     async fn run_triggers(&self, incoming: &Incoming) -> Vec<Reply> {
         let text = plain_text(&incoming.message.segments);
         let snapshot = self.registry.snapshot();
-        let calls = snapshot
+        let plugins: Vec<&PluginHandle> = snapshot
             .triggered(&text)
             .into_iter()
             .filter(|p| self.toggles.is_enabled(p.name(), &incoming.chat.key))
             .filter(|p| !p.status().quarantined)
-            .map(|p| self.call(p, Call::Message(incoming.message.clone()), incoming));
+            .collect();
+        if let [plugin] = plugins[..] {
+            // One plugin (the common case): call it in this task.
+            return self
+                .call(plugin, Call::Message(incoming.message.clone()), incoming)
+                .await;
+        }
+        // A plugin call runs in its caller's task; give each its own, so
+        // the plugins run in parallel on the runtime's threads.
+        let calls = plugins.iter().map(|&plugin| {
+            let (handle, call) = (plugin.clone(), Call::Message(incoming.message.clone()));
+            let task = tokio::spawn(async move { handle.call(call).await }.in_current_span());
+            async move {
+                let result = task.await.unwrap_or_else(|e| {
+                    Err(CallError::Trap {
+                        plugin: plugin.name().to_string(),
+                        export: "on-message",
+                        message: format!("the call's task failed: {e}"),
+                    })
+                });
+                self.replies(plugin, result, incoming)
+            }
+        });
         join_all(calls).await.into_iter().flatten().collect()
     }
 
     /// Call a plugin and turn its actions (or failure) into replies.
     async fn call(&self, plugin: &PluginHandle, call: Call, incoming: &Incoming) -> Vec<Reply> {
+        let result = plugin.call(call).await;
+        self.replies(plugin, result, incoming)
+    }
+
+    /// Turn a plugin's actions (or failure) into replies.
+    fn replies(
+        &self,
+        plugin: &PluginHandle,
+        result: Result<Vec<Action>, CallError>,
+        incoming: &Incoming,
+    ) -> Vec<Reply> {
         let name = plugin.name().to_string();
-        match plugin.call(call).await {
+        match result {
             Ok(actions) => actions
                 .into_iter()
                 .filter_map(|action| action_to_reply(plugin, action, &incoming.chat))

@@ -74,7 +74,7 @@ impl Outbox {
     pub fn unfinished(&self) -> Result<Vec<Unfinished>, OutboxError> {
         self.inner.shared.queue.with_conn(|conn| {
             let mut stmt =
-                conn.prepare("SELECT seq, payload FROM inbox WHERE done = 0 ORDER BY seq")?;
+                conn.prepare_cached("SELECT seq, payload FROM inbox WHERE done = 0 ORDER BY seq")?;
             let rows = stmt.query_map([], |r| {
                 Ok(Unfinished {
                     seq: r.get::<_, i64>(0)? as u64,
@@ -88,7 +88,8 @@ impl Outbox {
     /// Whether `key` was journaled (for tests and tools).
     pub fn journaled(&self, key: &str) -> Result<bool, OutboxError> {
         self.inner.shared.queue.with_conn(|conn| {
-            conn.query_row("SELECT 1 FROM inbox WHERE key = ?1", [key], |_| Ok(()))
+            conn.prepare_cached("SELECT 1 FROM inbox WHERE key = ?1")?
+                .query_row([key], |_| Ok(()))
                 .optional()
                 .map(|r| r.is_some())
         })

@@ -10,11 +10,36 @@
 //!
 //! # Durability and blocking
 //!
-//! The file is in WAL mode with `synchronous = NORMAL`: a commit survives a
-//! crash of the process (the reason the outbox exists) and costs no fsync;
-//! only a power loss or OS crash may lose the last commits. Every statement
-//! is short (one indexed row), run on one connection behind a mutex. The
-//! [`Outbox`](super::Outbox) runs the delivery tasks' calls on tokio's
+//! The file is in WAL mode with `synchronous = NORMAL`, and SQLite's
+//! automatic checkpoints are off (`wal_autocheckpoint = 0`): a commit is
+//! a `write` into the WAL, never an fsync, so no serving thread ever waits
+//! for the disk. The WAL is copied into the database file (and both are
+//! fsynced) by a checkpoint thread of the queue's own (`wasmqq-outbox-wal`,
+//! with a second connection): `PRAGMA wal_checkpoint(PASSIVE)` once
+//! [`CHECKPOINT_COMMITS`] commits have gathered, or [`CHECKPOINT_DELAY`]
+//! after the first commit since the last checkpoint, whichever comes
+//! first. A passive checkpoint never blocks the writer, and the thread
+//! sleeps without a timer while nothing was written.
+//!
+//! What can be lost:
+//!
+//! * **A kill -9 (or any crash of the process) loses nothing acknowledged.**
+//!   A commit is in the WAL file, in the kernel's page cache, when the
+//!   statement returns; the next open replays it. So a message
+//!   [`enqueue`](super::Outbox::enqueue) returned an id for, a journal
+//!   entry, and a journal entry's done mark with its replies (one commit,
+//!   [`Queue::insert_all`]) all survive.
+//! * **A power loss or an OS crash may lose the commits since the last
+//!   checkpoint** (at most [`CHECKPOINT_DELAY`] or [`CHECKPOINT_COMMITS`]
+//!   of them): the WAL is fsynced only by checkpoints. The file stays
+//!   consistent (SQLite's WAL recovery drops a torn tail), commits are lost
+//!   whole and in order, and a journal entry is never marked done without
+//!   its replies. A lost journal entry is a message never received; a lost
+//!   done mark (with its replies) makes the message be handled again.
+//!
+//! Every statement is short (one indexed row), prepared once per
+//! connection (`prepare_cached`) and run on one connection behind a mutex.
+//! The [`Outbox`](super::Outbox) runs the delivery tasks' calls on tokio's
 //! blocking pool; `enqueue` runs its single insert inline (microseconds).
 //!
 //! # Schema (`PRAGMA user_version` = 2)
@@ -38,8 +63,9 @@
 //! `{"text": "…"}` and `{"face": N}` objects.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
@@ -55,6 +81,13 @@ pub(crate) const FAILED_KEEP: i64 = 1000;
 
 /// How long a statement waits for another connection's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Commits after which the WAL is checkpointed at once (about 100 replies:
+/// a WAL of a few hundred pages).
+pub(crate) const CHECKPOINT_COMMITS: u32 = 100;
+
+/// The longest a commit waits for the checkpoint that fsyncs it.
+pub(crate) const CHECKPOINT_DELAY: Duration = Duration::from_secs(1);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS outbox (
@@ -132,6 +165,7 @@ pub struct FailedMessage {
 pub(crate) struct Queue {
     conn: Mutex<Connection>,
     path: PathBuf,
+    checkpoints: Checkpointer,
 }
 
 impl Queue {
@@ -152,6 +186,9 @@ impl Queue {
             tracing::warn!(path = %path.display(), "outbox database is in {mode} journal mode, not WAL");
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        // Checkpoints run on the checkpoint thread, never inside a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(open_err)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -176,9 +213,11 @@ impl Queue {
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(open_err)?;
+        let checkpoints = Checkpointer::start(path)?;
         Ok(Queue {
             conn: Mutex::new(conn),
             path: path.to_owned(),
+            checkpoints,
         })
     }
 
@@ -206,7 +245,9 @@ impl Queue {
     /// Stores `msg`; returns its row id.
     pub(crate) fn insert(&self, msg: &OutMessage) -> Result<u64, OutboxError> {
         let conn = self.lock();
-        insert_row(&conn, msg).map_err(|e| self.query_err(e))
+        let id = insert_row(&conn, msg).map_err(|e| self.query_err(e))?;
+        self.checkpoints.committed();
+        Ok(id)
     }
 
     /// Stores `msgs` and marks the journal entry `handled` (if any) done,
@@ -226,6 +267,7 @@ impl Queue {
             super::journal::mark_done(&tx, seq).map_err(|e| self.query_err(e))?;
         }
         tx.commit().map_err(|e| self.query_err(e))?;
+        self.checkpoints.committed();
         Ok(ids)
     }
 
@@ -234,7 +276,9 @@ impl Queue {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, OutboxError> {
-        f(&self.lock()).map_err(|e| self.query_err(e))
+        let result = f(&self.lock()).map_err(|e| self.query_err(e));
+        self.checkpoints.committed();
+        result
     }
 
     /// The lanes (logical chats) with undelivered messages, in order of
@@ -242,7 +286,9 @@ impl Queue {
     pub(crate) fn lanes(&self) -> Result<Vec<String>, OutboxError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare("SELECT lane, min(id) AS first FROM outbox GROUP BY lane ORDER BY first")
+            .prepare_cached(
+                "SELECT lane, min(id) AS first FROM outbox GROUP BY lane ORDER BY first",
+            )
             .map_err(|e| self.query_err(e))?;
         let rows = stmt
             .query_map([], |r| r.get::<_, String>(0))
@@ -333,6 +379,7 @@ impl Queue {
         conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")
             .and_then(|mut stmt| stmt.execute([id as i64]))
             .map_err(|e| self.query_err(e))?;
+        self.checkpoints.committed();
         Ok(())
     }
 
@@ -344,22 +391,20 @@ impl Queue {
         error: &str,
     ) -> Result<(), OutboxError> {
         self.lock()
-            .execute(
-                "UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1",
-                params![id as i64, attempts as i64, error],
-            )
+            .prepare_cached("UPDATE outbox SET attempts = ?2, last_error = ?3 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![id as i64, attempts as i64, error]))
             .map_err(|e| self.query_err(e))?;
+        self.checkpoints.committed();
         Ok(())
     }
 
     /// Replaces the segments of a message whose first parts were delivered.
     pub(crate) fn set_segments(&self, id: u64, segments: &[Segment]) -> Result<(), OutboxError> {
         self.lock()
-            .execute(
-                "UPDATE outbox SET segments = ?2 WHERE id = ?1",
-                params![id as i64, encode_segments(segments)],
-            )
+            .prepare_cached("UPDATE outbox SET segments = ?2 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![id as i64, encode_segments(segments)]))
             .map_err(|e| self.query_err(e))?;
+        self.checkpoints.committed();
         Ok(())
     }
 
@@ -368,22 +413,25 @@ impl Queue {
     pub(crate) fn fail(&self, id: u64, reason: &str) -> Result<(), OutboxError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.query_err(e))?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR REPLACE INTO failed
                  (id, chat_kind, chat_id, chat_name, segments, origin, enqueued_at, attempts, failed_at, reason)
              SELECT id, chat_kind, chat_id, chat_name, segments, origin, enqueued_at, attempts, ?2, ?3
              FROM outbox WHERE id = ?1",
-            params![id as i64, unix_ms() as i64, reason],
         )
+        .and_then(|mut stmt| stmt.execute(params![id as i64, unix_ms() as i64, reason]))
         .map_err(|e| self.query_err(e))?;
-        tx.execute("DELETE FROM outbox WHERE id = ?1", [id as i64])
+        tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute([id as i64]))
             .map_err(|e| self.query_err(e))?;
-        tx.execute(
+        tx.prepare_cached(
             "DELETE FROM failed WHERE id NOT IN (SELECT id FROM failed ORDER BY id DESC LIMIT ?1)",
-            [FAILED_KEEP],
         )
+        .and_then(|mut stmt| stmt.execute([FAILED_KEEP]))
         .map_err(|e| self.query_err(e))?;
-        tx.commit().map_err(|e| self.query_err(e))
+        tx.commit().map_err(|e| self.query_err(e))?;
+        self.checkpoints.committed();
+        Ok(())
     }
 
     /// How many proactive messages of `origin` wait for delivery.
@@ -403,20 +451,24 @@ impl Queue {
         lane: Option<&str>,
     ) -> Result<usize, OutboxError> {
         let conn = self.lock();
-        match lane {
-            Some(lane) => conn.execute(
-                "DELETE FROM outbox WHERE origin = ?1 AND lane = ?2",
-                params![origin, lane],
-            ),
-            None => conn.execute("DELETE FROM outbox WHERE origin = ?1", [origin]),
+        let deleted = match lane {
+            Some(lane) => conn
+                .prepare_cached("DELETE FROM outbox WHERE origin = ?1 AND lane = ?2")
+                .and_then(|mut stmt| stmt.execute(params![origin, lane])),
+            None => conn
+                .prepare_cached("DELETE FROM outbox WHERE origin = ?1")
+                .and_then(|mut stmt| stmt.execute([origin])),
         }
-        .map_err(|e| self.query_err(e))
+        .map_err(|e| self.query_err(e))?;
+        self.checkpoints.committed();
+        Ok(deleted)
     }
 
     /// How many messages wait for delivery.
     pub(crate) fn count(&self) -> Result<usize, OutboxError> {
         self.lock()
-            .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))
+            .prepare_cached("SELECT count(*) FROM outbox")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)))
             .map(|n| n as usize)
             .map_err(|e| self.query_err(e))
     }
@@ -425,7 +477,7 @@ impl Queue {
     pub(crate) fn failed(&self, limit: usize) -> Result<Vec<FailedMessage>, OutboxError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT id, chat_kind, chat_id, chat_name, segments, origin, enqueued_at,
                         attempts, failed_at, reason
                  FROM failed ORDER BY id DESC LIMIT ?1",
@@ -482,6 +534,117 @@ impl Queue {
             });
         }
         Ok(out)
+    }
+}
+
+/// The WAL checkpoints: a thread with a connection of its own that runs
+/// `PRAGMA wal_checkpoint(PASSIVE)` when enough commits gathered or the
+/// oldest unchecked one is [`CHECKPOINT_DELAY`] old (module docs), and
+/// once more when the queue is dropped.
+#[derive(Debug)]
+struct Checkpointer {
+    state: Arc<(Mutex<Pending>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    /// Commits since the last checkpoint started.
+    commits: u32,
+    /// When the first of them was made.
+    since: Option<Instant>,
+    stop: bool,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, OutboxError> {
+        let open_err = |source| OutboxError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let state = Arc::new((Mutex::new(Pending::default()), Condvar::new()));
+        let shared = state.clone();
+        let name = path.display().to_string();
+        let thread = std::thread::Builder::new()
+            .name("wasmqq-outbox-wal".into())
+            .spawn(move || checkpoint_loop(&conn, &shared, &name))
+            .map_err(|e| OutboxError::Task {
+                path: path.to_owned(),
+                message: format!("cannot start the checkpoint thread: {e}"),
+            })?;
+        Ok(Checkpointer {
+            state,
+            thread: Some(thread),
+        })
+    }
+
+    /// Counts one commit; wakes the thread on the first commit after a
+    /// checkpoint (to start its delay) and at [`CHECKPOINT_COMMITS`].
+    fn committed(&self) {
+        let (lock, wake) = &*self.state;
+        let mut pending = lock.lock().unwrap_or_else(|p| p.into_inner());
+        pending.commits = pending.commits.saturating_add(1);
+        if pending.since.is_none() {
+            pending.since = Some(Instant::now());
+            wake.notify_one();
+        } else if pending.commits == CHECKPOINT_COMMITS {
+            wake.notify_one();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.state;
+        lock.lock().unwrap_or_else(|p| p.into_inner()).stop = true;
+        wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn checkpoint_loop(conn: &Connection, state: &(Mutex<Pending>, Condvar), path: &str) {
+    let (lock, wake) = state;
+    let mut pending = lock.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let stop = pending.stop;
+        let due = match pending.since {
+            None if stop => return,
+            // Nothing written: sleep until something is (no timer).
+            None => {
+                pending = wake.wait(pending).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            Some(since) => since + CHECKPOINT_DELAY,
+        };
+        let now = Instant::now();
+        if !stop && pending.commits < CHECKPOINT_COMMITS && now < due {
+            pending = wake
+                .wait_timeout(pending, due - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+            continue;
+        }
+        pending.commits = 0;
+        pending.since = None;
+        drop(pending);
+        let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        });
+        match result {
+            Ok((busy, log, done)) => {
+                tracing::trace!(path, busy, log, done, "outbox WAL checkpoint")
+            }
+            Err(e) => tracing::warn!(path, "outbox WAL checkpoint failed: {e}"),
+        }
+        pending = lock.lock().unwrap_or_else(|p| p.into_inner());
     }
 }
 

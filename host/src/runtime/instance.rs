@@ -8,6 +8,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::abi::v0_1_0::Plugin as Bindings;
 use super::abi::{Action, Chat, CommandCall, Message, PluginInfo, Segment, TimerEvent};
+use super::engine::TickerHandle;
 use super::error::{CallError, LoadError};
 use super::grants::Grants;
 use super::host::log_budget::PluginLog;
@@ -76,6 +77,7 @@ pub struct Instance {
     bindings: Bindings,
     plugin: Arc<str>,
     limits: Limits,
+    ticker: TickerHandle,
 }
 
 impl Instance {
@@ -128,6 +130,8 @@ impl Instance {
             .map(|s| s.to_string_lossy().into())
             .unwrap_or_else(|| "plugin".into());
         let limits = runtime.limits().clone();
+        let ticker = runtime.ticker();
+        let _running = ticker.running();
         let log = log.unwrap_or_else(|| PluginLog::new(provisional.clone(), limits.log()));
         let mut store = new_store(runtime, provisional, Grants::NONE, &limits, log.clone());
         arm(&mut store, &limits);
@@ -170,6 +174,7 @@ impl Instance {
                 bindings,
                 plugin,
                 limits,
+                ticker,
             },
             info,
             setup,
@@ -192,6 +197,7 @@ impl Instance {
     /// again: build a new one.
     pub async fn call(&mut self, call: &Call) -> Result<Vec<Action>, CallError> {
         let export = call.export();
+        let _running = self.ticker.running();
         self.store.data_mut().chat = call.chat();
         arm(&mut self.store, &self.limits);
         let guest = self.bindings.wasmqq_plugin_guest();

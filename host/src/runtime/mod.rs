@@ -1,5 +1,6 @@
 //! The plugin runtime: wasmtime with the component model, async calls and
-//! epoch deadlines; one long-lived instance per plugin behind its own task.
+//! epoch deadlines; one long-lived instance per plugin behind a fair lock,
+//! called in the caller's task.
 //!
 //! Loading a plugin: [`Runtime::compile`] reads the file, compiles it (or
 //! loads it from the on-disk [`ComponentCache`]), checks the ABI version and
@@ -15,11 +16,11 @@
 //! `InstancePre`, and consecutive faults quarantine the plugin.
 
 pub mod abi;
-mod actor;
 mod cache;
 mod engine;
 mod error;
 mod grants;
+mod handle;
 pub mod host;
 mod info;
 mod instance;
@@ -34,10 +35,10 @@ use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
-pub use actor::{PluginHandle, PluginStatus};
 pub use cache::{ComponentCache, Origin, content_hash};
 pub use error::{CallError, LoadError};
 pub use grants::Grants;
+pub use handle::{PluginHandle, PluginStatus};
 pub use host::Services;
 pub use info::{valid_command_name, validate as validate_info};
 pub use instance::{Call, ChooseSetup, Instance, PluginSetup};
@@ -74,7 +75,7 @@ pub struct Runtime {
     cache: Option<ComponentCache>,
     limits: Limits,
     services: Services,
-    _ticker: engine::EpochTicker,
+    ticker: engine::EpochTicker,
 }
 
 impl Runtime {
@@ -97,7 +98,7 @@ impl Runtime {
             cache,
             limits: config.limits,
             services: config.services,
-            _ticker: ticker,
+            ticker,
         }))
     }
 
@@ -109,6 +110,11 @@ impl Runtime {
     /// The limits every plugin runs under.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Keeps the epoch ticking while wasm runs (see [`engine`]).
+    pub(crate) fn ticker(&self) -> engine::TickerHandle {
+        self.ticker.handle()
     }
 
     /// The capability backends.

@@ -24,6 +24,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -206,11 +207,14 @@ enum Bucket {
 
 /// The log of one plugin: its name and its two budgets (its output; the
 /// host's warnings about its calls). Shared by the plugin's store, its
-/// stdout/stderr and its task, so it survives instance rebuilds; pending
-/// summaries are written when it is dropped.
+/// stdout/stderr and its handle, so it survives instance rebuilds; pending
+/// summaries are written when they fall due ([`PluginLog::watch`]) and when
+/// it is dropped.
 pub(crate) struct PluginLog {
     limits: LogLimits,
     inner: Mutex<Inner>,
+    /// Whether a timer task waits to write a pending summary.
+    watched: AtomicBool,
 }
 
 struct Inner {
@@ -238,6 +242,7 @@ impl PluginLog {
                 output: LogBudget::new(limits, now),
                 host: LogBudget::new(limits, now),
             }),
+            watched: AtomicBool::new(false),
         })
     }
 
@@ -295,6 +300,44 @@ impl PluginLog {
         let name = inner.name.clone();
         drop(inner);
         report(&name, output, host);
+    }
+
+    /// Make sure the pending summaries, if any, are written when due even if
+    /// no call ends meanwhile: spawns a timer task on the current tokio
+    /// runtime unless one already waits. The task holds the log weakly (an
+    /// unloaded plugin's drop writes its summaries) and ends when nothing
+    /// is pending, so a plugin within its budget costs no task and no
+    /// wake-up. Cheap when nothing is pending (one uncontended lock).
+    pub(crate) fn watch(self: &Arc<Self>) {
+        if self.watched.load(Ordering::Acquire) || self.next_summary().is_none() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.watched.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let log = Arc::downgrade(self);
+        runtime.spawn(async move {
+            loop {
+                let Some(due) = log.upgrade().and_then(|l| l.next_summary()) else {
+                    let Some(l) = log.upgrade() else { return };
+                    l.watched.store(false, Ordering::Release);
+                    // A drop counted after the look above and before the
+                    // flag was cleared would have found the flag set.
+                    if l.next_summary().is_some() && !l.watched.swap(true, Ordering::AcqRel) {
+                        continue;
+                    }
+                    return;
+                };
+                tokio::time::sleep_until(due.into()).await;
+                match log.upgrade() {
+                    Some(l) => l.flush(false),
+                    None => return,
+                }
+            }
+        });
     }
 
     /// When the next summary is due without a call ending, if any is pending.
