@@ -274,7 +274,7 @@ pub fn decode_friends(result: &Value) -> Result<BTreeMap<u64, Friend>> {
             }
         }
     }
-    let mut remarks = by_uin(result, "marknames", "uin", "markname");
+    let remarks = by_uin(result, "marknames", "uin", "markname");
     let mut out = BTreeMap::new();
     for i in array(EP, result, "info")? {
         let Some(uin) = id_field(i.get("uin")) else {
@@ -285,7 +285,7 @@ pub fn decode_friends(result: &Value) -> Result<BTreeMap<u64, Friend>> {
             Friend {
                 uin,
                 nick: str_field(i, "nick"),
-                remark: remarks.remove(&uin).filter(|r| !r.is_empty()),
+                remark: remarks.get(&uin).cloned().filter(|r| !r.is_empty()),
                 category: categories.get(&uin).copied().unwrap_or_default(),
             },
         );
@@ -307,7 +307,7 @@ pub(crate) async fn fetch_groups(t: &Transport, auth: &Auth) -> Result<BTreeMap<
 pub fn decode_groups(result: &Value) -> Result<BTreeMap<u64, Group>> {
     const EP: &str = "get_group_name_list_mask2";
     // `gmarklist[].uin` is a gid.
-    let mut remarks = by_uin(result, "gmarklist", "uin", "markname");
+    let remarks = by_uin(result, "gmarklist", "uin", "markname");
     let mut out = BTreeMap::new();
     for g in array(EP, result, "gnamelist")? {
         let (Some(gid), Some(code)) = (id_field(g.get("gid")), id_field(g.get("code"))) else {
@@ -319,7 +319,7 @@ pub fn decode_groups(result: &Value) -> Result<BTreeMap<u64, Group>> {
                 gid,
                 code,
                 name: str_field(g, "name"),
-                remark: remarks.remove(&gid).filter(|r| !r.is_empty()),
+                remark: remarks.get(&gid).cloned().filter(|r| !r.is_empty()),
                 members: BTreeMap::new(),
                 members_loaded: false,
             },
@@ -412,8 +412,8 @@ pub(crate) async fn fetch_group_members(
 /// Fails when `result` has no `ginfo` or `ginfo` no `members` array.
 pub fn decode_group_members(result: &Value) -> Result<BTreeMap<u64, Member>> {
     const EP: &str = "get_group_info_ext2";
-    let mut nicks = by_uin(result, "minfo", "uin", "nick");
-    let mut cards = by_uin(result, "cards", "muin", "card");
+    let nicks = by_uin(result, "minfo", "uin", "nick");
+    let cards = by_uin(result, "cards", "muin", "card");
     let ginfo = result.get("ginfo").ok_or_else(|| Error::Malformed {
         endpoint: EP,
         detail: "result has no ginfo".into(),
@@ -427,8 +427,8 @@ pub fn decode_group_members(result: &Value) -> Result<BTreeMap<u64, Member>> {
             uin,
             Member {
                 uin,
-                nick: nicks.remove(&uin).unwrap_or_default(),
-                card: cards.remove(&uin).filter(|c| !c.is_empty()),
+                nick: nicks.get(&uin).cloned().unwrap_or_default(),
+                card: cards.get(&uin).cloned().filter(|c| !c.is_empty()),
                 flag: id_field(m.get("mflag")).unwrap_or_default(),
             },
         );
@@ -438,7 +438,8 @@ pub fn decode_group_members(result: &Value) -> Result<BTreeMap<u64, Member>> {
 
 /// `{uin → name}` from the optional array `result[list]` whose entries carry
 /// the id in `id` and the name in `name` (absent lists are empty: the server
-/// sometimes left them out).
+/// sometimes left them out). Looked up, not taken out, so an entry listed
+/// twice in the main list keeps its name both times.
 fn by_uin(result: &Value, list: &str, id: &str, name: &str) -> HashMap<u64, String> {
     result
         .get(list)
@@ -473,7 +474,7 @@ pub(crate) async fn fetch_discussion_members(
 /// Fails when `result` has no `info` or `info` no `mem_list` array.
 pub fn decode_discussion_members(result: &Value) -> Result<BTreeMap<u64, DiscussionMember>> {
     const EP: &str = "get_discu_info";
-    let mut nicks = by_uin(result, "mem_info", "uin", "nick");
+    let nicks = by_uin(result, "mem_info", "uin", "nick");
     let info = result.get("info").ok_or_else(|| Error::Malformed {
         endpoint: EP,
         detail: "result has no info".into(),
@@ -488,7 +489,7 @@ pub fn decode_discussion_members(result: &Value) -> Result<BTreeMap<u64, Discuss
             DiscussionMember {
                 uin,
                 qq: id_field(m.get("ruin")),
-                nick: nicks.remove(&uin).unwrap_or_default(),
+                nick: nicks.get(&uin).cloned().unwrap_or_default(),
             },
         );
     }
@@ -553,6 +554,33 @@ mod tests {
         assert_eq!(book.sender_name(ChatRef::group(10), 3), None);
         assert_eq!(book.chat_name(ChatRef::group(10)).as_deref(), Some("g"));
         assert_eq!(unescape("a&amp;lt;&nbsp;b"), "a&lt; b");
+    }
+
+    /// An entry the server lists twice is one entry, with its remark or
+    /// nick and card (they were taken out of the lookup by the first copy,
+    /// so the copy that won lost them).
+    #[test]
+    fn duplicated_entries_keep_their_names() {
+        let friends = decode_friends(&json!({
+            "info": [{"uin": 1, "nick": "a"}, {"uin": 1, "nick": "a"}],
+            "marknames": [{"uin": 1, "markname": "r"}]
+        }))
+        .unwrap();
+        assert_eq!(friends[&1].remark.as_deref(), Some("r"));
+        let members = decode_group_members(&json!({
+            "ginfo": {"members": [{"muin": 5}, {"muin": "5"}]},
+            "minfo": [{"uin": 5, "nick": "n"}],
+            "cards": [{"muin": 5, "card": "c"}]
+        }))
+        .unwrap();
+        assert_eq!(members[&5].nick, "n");
+        assert_eq!(members[&5].card.as_deref(), Some("c"));
+        let groups = decode_groups(&json!({
+            "gnamelist": [{"gid": 9, "code": 1, "name": "g"}, {"gid": 9, "code": 1, "name": "g"}],
+            "gmarklist": [{"uin": 9, "markname": "m"}]
+        }))
+        .unwrap();
+        assert_eq!(groups[&9].remark.as_deref(), Some("m"));
     }
 
     #[test]
