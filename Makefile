@@ -92,9 +92,9 @@ fuzz: fuzz-build
 	    -artifact_prefix=fuzz/artifacts/$$t/ || exit 1; \
 	done
 
-# Supply-chain checks (deny.toml): licenses, banned and duplicate crates,
+# Supply-chain checks (.ci/deny.toml): licenses, banned and duplicate crates,
 # sources. Advisories need the RustSec database, which cannot be fetched
 # here; run `cargo deny check advisories` where it can (docs/fuzzing.md).
 deny:
 	@command -v cargo-deny >/dev/null || $(CARGO) install cargo-deny --locked
-	$(CARGO) deny check licenses bans sources
+	$(CARGO) deny --config .ci/deny.toml check licenses bans sources
