@@ -72,6 +72,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= none
 FUZZ_TARGETS ?= poll2 content_roundtrip message_split ptuicb contacts sim_requests command_parse plugin_info config
 FUZZ_WORK ?= target/fuzz
+# Extra libFuzzer flags, e.g. FUZZ_ARGS=-len_control=0 for longer inputs.
+FUZZ_ARGS ?=
 FUZZ_BUILD_DIR ?= $(FUZZ_WORK)/build
 # 16 codegen units: a much faster build (wasmtime is in the host targets)
 # for slightly slower runs.
@@ -89,7 +91,7 @@ fuzz: fuzz-build
 	  $(FUZZ) run $(FUZZ_FLAGS) $$t \
 	    $(FUZZ_WORK)/corpus/$$t fuzz/corpus/$$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	    -artifact_prefix=fuzz/artifacts/$$t/ || exit 1; \
+	    -artifact_prefix=fuzz/artifacts/$$t/ $(FUZZ_ARGS) || exit 1; \
 	done
 
 # Supply-chain checks (.ci/deny.toml): licenses, banned and duplicate crates,
