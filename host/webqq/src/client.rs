@@ -14,13 +14,13 @@ use crate::content::Segment;
 use crate::error::{Error, Result};
 use crate::events::{ChatKind, ChatRef, Event};
 
-/// Attempts of a whole login (QR or restore) when it fails transiently
-/// (network, timeout, HTTP 5xx): the first and three retries, 0.5 s to 4 s
-/// apart.
+/// Attempts of a whole login (QR or restore) when the server fails it
+/// ([`Error::is_login_retryable`]): the first and three retries, 0.5 s to
+/// 4 s apart.
 const LOGIN_ATTEMPTS: u32 = 4;
 
 /// Attempts of the session activation (`get_online_buddies2`) within one
-/// login when it fails transiently.
+/// login when the server fails it ([`Error::is_login_retryable`]).
 const ACTIVATE_ATTEMPTS: u32 = 5;
 use crate::login::{self, LoginStatus, Observer, QrSettings};
 use crate::send::{self, SendReport, SendSettings, SendState};
@@ -252,13 +252,14 @@ impl Inner {
     /// one exists, else (or when refused) the QR flow; then contacts and
     /// activation. Reports `LoggedIn` and saves the session.
     pub(crate) async fn login(&self, try_restore: bool) -> Result<Auth> {
-        // A transient failure (network, 5xx) anywhere in the login is
-        // retried with backoff a few times before it is an error.
+        // A failure of the server's (network, 5xx, an error retcode, a
+        // malformed answer) anywhere in the login is retried with backoff
+        // a few times before it is an error.
         let mut delay = std::time::Duration::from_millis(500);
         let mut attempt = 1;
         loop {
             match self.login_once(try_restore).await {
-                Err(e) if e.is_transient() && attempt < LOGIN_ATTEMPTS => {
+                Err(e) if e.is_login_retryable() && attempt < LOGIN_ATTEMPTS => {
                     tracing::warn!(error = %e, attempt, ?delay, "login failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(std::time::Duration::from_secs(16));
@@ -350,13 +351,14 @@ impl Inner {
         if let Err(e) = self.refresh_contacts(auth, self.config.load_members).await {
             tracing::warn!(error = %e, "could not load contacts; continuing");
         }
-        // Activation is idempotent: a transient failure (a 5xx, a reset,
-        // a timeout) is retried with backoff rather than failing the login.
+        // Activation is idempotent: a failure (a 5xx, a reset, a timeout,
+        // an error retcode, a malformed answer) is retried with backoff
+        // rather than failing the login.
         let mut delay = std::time::Duration::from_millis(250);
         for attempt in 1.. {
             match login::activate(&self.transport, auth).await {
                 Ok(_) => break,
-                Err(e) if e.is_transient() && attempt < ACTIVATE_ATTEMPTS => {
+                Err(e) if e.is_login_retryable() && attempt < ACTIVATE_ATTEMPTS => {
                     tracing::warn!(error = %e, attempt, ?delay, "session activation failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(std::time::Duration::from_secs(8));

@@ -101,6 +101,22 @@ impl Error {
         }
     }
 
+    /// Whether a whole login (or its activation) attempted again may
+    /// succeed: everything the server answered or failed to answer —
+    /// network errors, HTTP statuses, error retcodes, malformed answers.
+    /// Not a QR login that was refused or abandoned, and not a local
+    /// failure (files, the HTTP client's build, shutdown).
+    pub fn is_login_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Http { .. }
+                | Error::Timeout { .. }
+                | Error::Status { .. }
+                | Error::Retcode { .. }
+                | Error::Malformed { .. }
+        )
+    }
+
     /// The retcode when this is a [`Error::Retcode`].
     pub fn retcode(&self) -> Option<i64> {
         match self {

@@ -406,8 +406,10 @@ impl Poller {
         }
     }
 
-    /// Full re-login with the QR flow, retried with backoff on transient
-    /// errors; a definitive failure stops the client.
+    /// Full re-login with the QR flow, retried with backoff for as long
+    /// as the server is what fails ([`Error::is_login_retryable`]: a bot
+    /// keeps trying through an outage); only a refused or abandoned QR
+    /// login or a local failure stops the client.
     async fn relogin(&mut self, reason: String) -> Result<(), Stop> {
         tracing::warn!(reason, "session lost; logging in again");
         self.emit(Event::SessionLost {
@@ -431,7 +433,7 @@ impl Poller {
                         *guard = auth;
                         break;
                     }
-                    Err(e) if e.is_transient() => {
+                    Err(e) if e.is_login_retryable() => {
                         let delay = backoff.next_delay();
                         tracing::warn!(error = %e, ?delay, "re-login failed; retrying");
                         tokio::select! {

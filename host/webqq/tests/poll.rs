@@ -342,3 +342,37 @@ async fn idle_answers_of_every_era_are_re_polled() {
         bot.client.shutdown().await;
     }
 }
+
+/// The re-login's activation answers an error retcode once (the soak's
+/// injected `100001`): it is retried within the same login, not fatal.
+#[tokio::test]
+async fn a_refused_activation_during_relogin_is_retried() {
+    relogs_in_after(
+        &[json!({"endpoint":"get_online_buddies2","retcode":100001})],
+        json!({"endpoint":"poll2","retcode":100001}),
+    )
+    .await;
+}
+
+/// Every step of a re-login failing for a while (error retcodes and
+/// malformed answers, beyond the activation's own retries) only delays
+/// the session: the client keeps trying and comes back, it never stops.
+#[tokio::test]
+async fn a_relogin_failing_repeatedly_keeps_trying() {
+    let sim = Sim::start().await;
+    let mut bot = connect(&sim).await;
+    sim.fault(json!({"endpoint":"get_online_buddies2","retcode":100001,"times":6}))
+        .await;
+    sim.fault(json!({"endpoint":"getvfwebqq","malformed":true}))
+        .await;
+    let others = survives(&sim, &mut bot, json!({"endpoint":"poll2","retcode":100001})).await;
+    assert!(
+        !others.iter().any(|e| matches!(e, Event::Stopped { .. })),
+        "{others:?}"
+    );
+    assert!(
+        others.contains(&Event::Reconnected { new_session: true }),
+        "{others:?}"
+    );
+    bot.client.shutdown().await;
+}
