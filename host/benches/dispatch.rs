@@ -268,6 +268,7 @@ impl Harness {
         let (message, chat) = self.message(n, text);
         let incoming = Incoming {
             sender_qq: Some(message.sender),
+            sender_admin: false,
             chat: chat.clone(),
             message,
         };

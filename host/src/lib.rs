@@ -2,6 +2,7 @@
 //! The WebQQ client (`wasmqq-webqq`) and simulator (`wasmqq-sim`) are crates
 //! of their own under `host/`.
 
+pub mod account;
 pub mod bot;
 pub mod cli;
 pub mod clock;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod dispatch;
 pub mod harness;
 pub mod outbox;
+pub mod platform;
 pub mod plugins;
 pub mod runtime;
 pub mod store;

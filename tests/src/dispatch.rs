@@ -112,6 +112,7 @@ impl TestBot {
             message,
             chat: chat.clone(),
             sender_qq: Some(sender),
+            sender_admin: false,
         });
     }
 

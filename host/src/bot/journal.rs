@@ -25,6 +25,8 @@ struct Stored {
     sender: u64,
     sender_name: String,
     sender_qq: Option<u64>,
+    #[serde(default)]
+    sender_admin: bool,
     time: u64,
     segments: Vec<StoredSegment>,
 }
@@ -48,6 +50,7 @@ pub fn encode(incoming: &Incoming) -> String {
         sender: m.sender,
         sender_name: m.sender_name.clone(),
         sender_qq: incoming.sender_qq,
+        sender_admin: incoming.sender_admin,
         time: m.time,
         segments: m
             .segments
@@ -62,8 +65,9 @@ pub fn encode(incoming: &Incoming) -> String {
     serde_json::to_string(&stored).expect("plain data serialises")
 }
 
-/// The inverse of [`encode`]; the error says what is wrong.
-pub fn decode(payload: &str) -> Result<Incoming, String> {
+/// The inverse of [`encode`] for a message of `account` (each account
+/// has its own journal); the error says what is wrong.
+pub fn decode(payload: &str, account: &std::sync::Arc<str>) -> Result<Incoming, String> {
     let s: Stored = serde_json::from_str(payload).map_err(|e| e.to_string())?;
     let kind: ChatKind = s.kind.parse().map_err(|e| format!("{e}"))?;
     let chat = Chat { kind, id: s.chat };
@@ -84,8 +88,9 @@ pub fn decode(payload: &str) -> Result<Incoming, String> {
                 .collect(),
             time: s.time,
         },
-        chat: ChatAddress::new(chat, s.chat_name),
+        chat: ChatAddress::on(account.clone(), chat, s.chat_name),
         sender_qq: s.sender_qq,
+        sender_admin: s.sender_admin,
     })
 }
 
@@ -112,15 +117,18 @@ mod tests {
                 ],
                 time: 1_700_000_000,
             },
-            chat: ChatAddress::new(chat, Some("wasmqq dev".into())),
+            chat: ChatAddress::on("second".into(), chat, Some("wasmqq dev".into())),
             sender_qq: Some(10002),
+            sender_admin: true,
         };
-        let back = decode(&encode(&incoming)).unwrap();
+        let back = decode(&encode(&incoming), &"second".into()).unwrap();
         assert_eq!(back.message, incoming.message);
         assert_eq!(back.chat, incoming.chat);
         assert_eq!(back.sender_qq, Some(10002));
-        assert_eq!(key(&incoming), "group:wasmqq dev|7|1700000000");
-        assert!(decode("{}").is_err());
-        assert!(decode(&encode(&incoming).replace("group", "moon")).is_err());
+        assert!(back.sender_admin);
+        assert_eq!(key(&incoming), "second/group:wasmqq dev|7|1700000000");
+        let main = "main".into();
+        assert!(decode("{}", &main).is_err());
+        assert!(decode(&encode(&incoming).replace("group", "moon"), &main).is_err());
     }
 }

@@ -6,30 +6,27 @@
 //! store come back through the dispatcher as `on-timer` calls.
 
 pub mod budget;
-mod contacts;
-pub mod convert;
 pub mod journal;
 mod sink;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use wasmqq_webqq::{Client, Event, Events, Observer};
+use wasmqq_webqq::Observer;
 
-use crate::config::Config;
+use crate::config::{AccountConfig, Config};
 use crate::dispatch::{DispatchConfig, Dispatcher, Incoming, ReplySink};
 use crate::outbox::{self, Outbox, OutboxError};
+use crate::platform::{Platform, PlatformDeliver, PlatformEvent};
 use crate::plugins::{Owners, OwnersError, Registry, SetupFn, Toggles, TogglesError, Watcher};
 use crate::runtime::abi::PluginInfo;
-use crate::runtime::host::{
-    DueTimer, HttpFetcher, HttpSetupError, KvQuota, Services, TimerService,
-};
+use crate::runtime::host::{DueTimer, HttpFetcher, HttpSetupError, KvQuota, Services, TimerService};
 use crate::runtime::{Grants, PluginSetup, Runtime, RuntimeConfig, RuntimeError};
 use crate::store::{SqliteKv, Store, StoreError};
-pub use contacts::ClientContacts;
-pub use sink::OutboxSink;
+pub use sink::{AccountContacts, AccountOut, OutboxSink};
 
 /// Why the bot could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +40,13 @@ pub enum BotError {
         source: std::io::Error,
     },
     /// Logging in to WebQQ failed.
-    #[error("WebQQ login failed: {0}")]
-    Login(#[from] wasmqq_webqq::Error),
+    #[error("account {account:?}: WebQQ login failed: {source}")]
+    Login {
+        /// The account.
+        account: String,
+        /// The client's error.
+        source: wasmqq_webqq::Error,
+    },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -78,11 +80,11 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A running bot.
 pub struct Bot {
-    client: Client,
+    /// The accounts, in configuration order.
+    accounts: Vec<(Arc<str>, AccountOut)>,
     registry: Arc<Registry>,
     dispatcher: Arc<Dispatcher>,
-    outbox: Outbox,
-    events: Events,
+    events: mpsc::Receiver<PlatformEvent>,
     timers: mpsc::Receiver<DueTimer>,
     timer_task: tokio::task::JoinHandle<()>,
     _watcher: Watcher,
@@ -122,9 +124,9 @@ fn plugin_setup(config: &Config) -> SetupFn {
     })
 }
 
-/// Dispatch again every message received before the last stop whose
-/// replies did not reach the outbox, oldest first.
-fn replay_journal(outbox: &Outbox, dispatcher: &Arc<Dispatcher>) {
+/// Dispatch again every message received on `account` before the last
+/// stop whose replies did not reach the outbox, oldest first.
+fn replay_journal(account: &Arc<str>, outbox: &Outbox, dispatcher: &Arc<Dispatcher>) {
     let unfinished = match outbox.unfinished() {
         Ok(u) => u,
         Err(e) => {
@@ -136,11 +138,12 @@ fn replay_journal(outbox: &Outbox, dispatcher: &Arc<Dispatcher>) {
         return;
     }
     tracing::info!(
+        account = %account,
         messages = unfinished.len(),
         "handling the messages received but not answered before the last stop"
     );
     for entry in unfinished {
-        match journal::decode(&entry.payload) {
+        match journal::decode(&entry.payload, account) {
             Ok(incoming) => dispatcher.handle_journaled(incoming, Some(entry.seq)),
             Err(e) => {
                 tracing::error!(
@@ -163,28 +166,38 @@ fn create_dir(path: &std::path::Path) -> Result<(), BotError> {
 }
 
 impl Bot {
-    /// Log in (restoring the saved session when the server accepts it),
-    /// open the database and the outbox (resuming undelivered messages),
-    /// load the plugin folder and start watching it.
+    /// Log in to every account (restoring saved sessions when the server
+    /// accepts them), open the database and each account's outbox
+    /// (resuming undelivered messages and unanswered ones), load the
+    /// plugin folder and start watching it.
     pub async fn start(config: Config, observer: Observer) -> Result<Bot, BotError> {
         let data = config.bot.data_dir.clone();
         create_dir(&data)?;
         create_dir(&config.bot.plugin_dir)?;
 
-        let client = Client::connect(config.client_config(), observer).await?;
-        let outbox = Outbox::open(
-            &data.join(outbox::FILE_NAME),
-            Arc::new(client.clone()),
-            outbox::OutboxConfig {
-                max_attempts: config.outbox.max_attempts,
-                retry_base: std::time::Duration::from_millis(config.outbox.retry_base_ms),
-                retry_max: std::time::Duration::from_millis(config.outbox.retry_max_ms),
-                ..outbox::OutboxConfig::default()
-            },
-        )?;
+        let (event_tx, event_rx) = mpsc::channel(256);
+        let mut accounts: Vec<(Arc<str>, AccountOut)> = Vec::new();
+        for account in config.accounts() {
+            let name: Arc<str> = account.name().into();
+            let dir = crate::config::account_dir(&data, &name);
+            create_dir(&dir)?;
+            let platform = connect(&config, &account, name.clone(), observer.clone(), event_tx.clone()).await?;
+            tracing::info!(account = %name, platform = platform.kind(), self_id = platform.self_id(), "account connected");
+            let outbox = Outbox::open(
+                &dir.join(outbox::FILE_NAME),
+                Arc::new(PlatformDeliver(platform.clone())),
+                outbox::OutboxConfig {
+                    max_attempts: config.outbox.max_attempts,
+                    retry_base: std::time::Duration::from_millis(config.outbox.retry_base_ms),
+                    retry_max: std::time::Duration::from_millis(config.outbox.retry_max_ms),
+                    ..outbox::OutboxConfig::default()
+                },
+            )?;
+            accounts.push((name, AccountOut { platform, outbox }));
+        }
+        drop(event_tx);
         let sink = Arc::new(OutboxSink {
-            outbox: outbox.clone(),
-            client: client.clone(),
+            accounts: accounts.iter().cloned().collect(),
             admins: config.bot.admins.clone(),
             budget: budget::Budget::new(budget::BudgetConfig {
                 sends_per_minute: config.outbox.plugin_sends_per_minute,
@@ -193,6 +206,10 @@ impl Bot {
                     * config.outbox.max_reply_parts as usize,
             }),
         });
+        let contacts: HashMap<_, _> = accounts
+            .iter()
+            .map(|(name, out)| (name.clone(), out.platform.contacts()))
+            .collect();
 
         let store = Store::open(crate::store::default_path(&data))?;
         let timers = TimerService::open(&store, config.timers)?;
@@ -200,7 +217,7 @@ impl Bot {
             kv: Some(Arc::new(SqliteKv::new(&store)?)),
             timers: Some(timers.clone()),
             outbound: Some(sink.clone()),
-            contacts: Some(Arc::new(ClientContacts(client.clone()))),
+            contacts: Some(Arc::new(AccountContacts(contacts))),
             http: Some(HttpFetcher::new(config.http)?),
         };
         let runtime = Runtime::new(RuntimeConfig {
@@ -258,28 +275,31 @@ impl Bot {
             toggles,
             sink,
         );
-        replay_journal(&outbox, &dispatcher);
+        for (name, out) in &accounts {
+            replay_journal(name, &out.outbox, &dispatcher);
+        }
         let (timer_tx, timer_rx) = mpsc::channel(64);
         let timer_task = timers.start(timer_tx);
-        let events = client
-            .events()
-            .expect("a freshly connected client hands out its events");
         Ok(Bot {
-            client,
+            accounts,
             registry,
             dispatcher,
-            outbox,
-            events,
+            events: event_rx,
             timers: timer_rx,
             timer_task,
             _watcher: watcher,
         })
     }
 
-    /// Journal a received message, then dispatch it; a message journaled
-    /// before (the server delivered it twice) is dropped.
+    /// Journal a received message in its account's journal, then
+    /// dispatch it; a message journaled before (the server delivered it
+    /// twice) is dropped.
     fn receive(&self, incoming: Incoming) {
-        match self
+        let Some(out) = self.account(&incoming.chat.account) else {
+            tracing::error!(account = %incoming.chat.account, "message from an unknown account dropped");
+            return;
+        };
+        match out
             .outbox
             .journal(&journal::key(&incoming), &journal::encode(&incoming))
         {
@@ -299,9 +319,16 @@ impl Bot {
         }
     }
 
-    /// The logged-in client.
-    pub fn client(&self) -> &Client {
-        &self.client
+    fn account(&self, name: &str) -> Option<&AccountOut> {
+        self.accounts
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, out)| out)
+    }
+
+    /// The accounts, in configuration order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&str, &AccountOut)> {
+        self.accounts.iter().map(|(n, out)| (&**n, out))
     }
 
     /// The plugin registry.
@@ -309,9 +336,9 @@ impl Bot {
         &self.registry
     }
 
-    /// The outbox.
+    /// The outbox of the first account.
     pub fn outbox(&self) -> &Outbox {
-        &self.outbox
+        &self.accounts[0].1.outbox
     }
 
     /// Handle events until `shutdown` completes or the client stops, then
@@ -331,22 +358,13 @@ impl Bot {
                     }
                 }
                 event = self.events.recv() => match event {
-                    Some(Event::Message(m)) => {
-                        let book = self.client.contacts();
-                        let own = self.client.uin();
-                        if m.sender == own {
-                            continue;
-                        }
-                        let incoming = convert::incoming(&m, &book, own);
-                        self.receive(incoming);
-                    }
-                    Some(Event::Stopped { reason }) => {
-                        tracing::error!("WebQQ client stopped: {reason}");
+                    Some(PlatformEvent::Message(incoming)) => self.receive(incoming),
+                    Some(PlatformEvent::Stopped { account, reason }) => {
+                        tracing::error!(account = %account, "account stopped: {reason}");
                         break;
                     }
-                    Some(other) => tracing::info!(event = ?other, "WebQQ event"),
                     None => {
-                        tracing::error!("WebQQ client closed its events");
+                        tracing::error!("every account closed its events");
                         break;
                     }
                 },
@@ -365,7 +383,38 @@ impl Bot {
                 "shutting down with messages unfinished; they are handled at the next start"
             );
         }
-        self.outbox.shutdown().await;
-        self.client.shutdown().await;
+        for (_, out) in &self.accounts {
+            out.outbox.shutdown().await;
+        }
+        for (_, out) in &self.accounts {
+            out.platform.shutdown().await;
+        }
+    }
+}
+
+/// Connects one account on its platform.
+async fn connect(
+    config: &Config,
+    account: &AccountConfig,
+    name: Arc<str>,
+    observer: Observer,
+    events: mpsc::Sender<PlatformEvent>,
+) -> Result<Arc<dyn Platform>, BotError> {
+    match account {
+        AccountConfig::Webqq(a) => {
+            let client_config = config.webqq_client_config(a);
+            let account = crate::platform::webqq::WebqqAccount::connect(
+                name.clone(),
+                client_config,
+                observer,
+                events,
+            )
+            .await
+            .map_err(|source| BotError::Login {
+                account: name.to_string(),
+                source,
+            })?;
+            Ok(Arc::new(account))
+        }
     }
 }

@@ -1,43 +1,54 @@
-//! Where replies and plugins' proactive messages go: the outbox, with chat
-//! names from the contact cache so they survive a re-login.
+//! Where replies and plugins' proactive messages go: the outbox of the
+//! account each belongs to, with chat names from that account's contacts
+//! so they survive a re-login.
 
-use wasmqq_webqq::Client;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::budget::Budget;
-use super::convert;
-use crate::dispatch::{Reply, ReplySink};
-use crate::outbox::{OutMessage, Outbox};
-use crate::runtime::abi::{Chat, ChatKind, HostError, Segment};
-use crate::runtime::host::Outbound;
+use crate::dispatch::{ChatAddress, Reply, ReplySink};
+use crate::outbox::{OutMessage, Outbox, OutboxError};
+use crate::platform::Platform;
+use crate::runtime::abi::{Chat, HostError, Segment};
+use crate::runtime::host::{Contact, ContactDirectory, Outbound};
 
-/// Replies into the outbox.
+/// One account's way out: its protocol and its outbox.
+#[derive(Clone)]
+pub struct AccountOut {
+    /// The account's protocol.
+    pub platform: Arc<dyn Platform>,
+    /// The account's outbox (and inbound journal).
+    pub outbox: Outbox,
+}
+
+/// Replies into the outboxes.
 pub struct OutboxSink {
-    pub(crate) outbox: Outbox,
-    pub(crate) client: Client,
+    pub(crate) accounts: HashMap<Arc<str>, AccountOut>,
     /// Admins' QQ numbers, for [`ReplySink::notify_admins`].
     pub(crate) admins: Vec<u64>,
-    /// The plugins' output budgets.
+    /// The plugins' output budgets (over all accounts).
     pub(crate) budget: Budget,
 }
 
 impl OutboxSink {
+    fn account(&self, name: &str) -> Result<&AccountOut, String> {
+        self.accounts
+            .get(name)
+            .ok_or_else(|| format!("no account named \"{name}\""))
+    }
+
     fn message(
         &self,
+        out: &AccountOut,
         chat: Chat,
         segments: &[Segment],
         origin: &str,
         proactive: bool,
     ) -> OutMessage {
-        let book = self.client.contacts();
-        let target = convert::chat_ref(chat);
         let segments = self.budget.cut(segments.to_vec());
-        OutMessage::new(
-            target,
-            convert::segments_out(&segments, &book, target),
-            origin,
-        )
-        .named(&book)
-        .as_proactive(proactive)
+        out.platform
+            .outgoing(chat, &segments, origin)
+            .as_proactive(proactive)
     }
 
     /// Whether the output budget lets `origin` queue one more message.
@@ -45,63 +56,100 @@ impl OutboxSink {
         if origin == "host" || !proactive {
             return Ok(());
         }
-        let queued = self
-            .outbox
-            .pending_from(origin)
-            .map_err(|e| e.to_string())?;
+        let mut queued = 0;
+        for out in self.accounts.values() {
+            queued += out
+                .outbox
+                .pending_from(origin)
+                .map_err(|e| e.to_string())?;
+        }
         self.budget
             .admit(origin, proactive, queued, std::time::Instant::now())
     }
 
     fn enqueue(
         &self,
+        account: &str,
         chat: Chat,
         segments: &[Segment],
         origin: &str,
         proactive: bool,
     ) -> Result<u64, String> {
-        let msg = self.message(chat, segments, origin, proactive);
-        self.outbox.enqueue(msg).map_err(|e| e.to_string())
+        let out = self.account(account)?;
+        let msg = self.message(out, chat, segments, origin, proactive);
+        out.outbox.enqueue(msg).map_err(|e| e.to_string())
+    }
+
+    /// The replies of one message and its journal mark, in one commit of
+    /// the account's outbox.
+    fn queue_handled(&self, chat: &ChatAddress, replies: Vec<Reply>, handled: Option<u64>) {
+        let result = self.account(&chat.account).and_then(|out| {
+            // Over-budget messages are dropped here (the budget logs them);
+            // replies to another account's chat go through that account.
+            let mut here = Vec::new();
+            for r in &replies {
+                if self.admit(&r.origin, r.proactive).is_err() {
+                    continue;
+                }
+                if r.to.account == chat.account {
+                    here.push(self.message(out, r.to.chat, &r.segments, &r.origin, r.proactive));
+                } else {
+                    ReplySink::send(self, r.clone());
+                }
+            }
+            out.outbox
+                .enqueue_all(here, handled)
+                .map_err(|e: OutboxError| e.to_string())
+        });
+        if let Err(e) = result {
+            tracing::error!(
+                journal = ?handled,
+                chat = %chat.key,
+                replies = replies.len(),
+                "replies not queued (the message is handled again at the next start): {e}"
+            );
+        }
     }
 }
 
 impl ReplySink for OutboxSink {
-    /// A private message to every admin the bot can reach: one whose QQ
-    /// number it knows (see `convert::real_qq`) and who is its friend.
+    /// A private message to every admin the bot can reach, on every
+    /// account (see [`Platform::admin_chats`]).
     fn notify_admins(&self, text: &str) {
-        let book = self.client.contacts();
         let mut told = 0;
-        for qq in &self.admins {
-            let Some(uin) = convert::uin_of(&book, *qq) else {
-                continue;
-            };
-            if !book.friends.contains_key(&uin) {
-                continue;
-            }
-            let chat = Chat {
-                kind: ChatKind::Friend,
-                id: uin,
-            };
-            match self.enqueue(chat, &[Segment::Text(text.to_string())], "host", false) {
-                Ok(_) => told += 1,
-                Err(e) => tracing::error!(admin = qq, "admin notice not queued: {e}"),
+        for (name, out) in &self.accounts {
+            for chat in out.platform.admin_chats(&self.admins) {
+                match self.enqueue(name, chat, &[Segment::Text(text.to_string())], "host", false) {
+                    Ok(_) => told += 1,
+                    Err(e) => {
+                        tracing::error!(account = %name, ?chat, "admin notice not queued: {e}")
+                    }
+                }
             }
         }
         tracing::warn!(told, "for the admins: {text}");
     }
 
-    fn drop_queued(&self, plugin: &str, chat: Option<&str>) -> usize {
-        match self.outbox.drop_from(plugin, chat) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::error!(plugin, "cannot drop its queued messages: {e}");
-                0
+    fn drop_queued(&self, plugin: &str, chat: Option<&ChatAddress>) -> usize {
+        let mut dropped = 0;
+        for (name, out) in &self.accounts {
+            let lane = match chat {
+                Some(c) if c.account != *name => continue,
+                Some(c) => Some(c.lane()),
+                None => None,
+            };
+            match out.outbox.drop_from(plugin, lane.as_deref()) {
+                Ok(n) => dropped += n,
+                Err(e) => {
+                    tracing::error!(account = %name, plugin, "cannot drop its queued messages: {e}")
+                }
             }
         }
+        dropped
     }
 
-    fn send_handled(&self, replies: Vec<Reply>, handled: Option<u64>) {
-        self.queue_handled(replies, handled);
+    fn send_handled(&self, chat: &ChatAddress, replies: Vec<Reply>, handled: Option<u64>) {
+        self.queue_handled(chat, replies, handled);
     }
 
     fn send(&self, reply: Reply) {
@@ -110,6 +158,7 @@ impl ReplySink for OutboxSink {
             return;
         }
         if let Err(e) = self.enqueue(
+            &reply.to.account,
             reply.to.chat,
             &reply.segments,
             &reply.origin,
@@ -124,30 +173,41 @@ impl ReplySink for OutboxSink {
     }
 }
 
-impl OutboxSink {
-    /// The replies of one message and its journal mark, in one commit.
-    fn queue_handled(&self, replies: Vec<Reply>, handled: Option<u64>) {
-        // Over-budget messages are dropped here (the budget logs them).
-        let msgs = replies
-            .iter()
-            .filter(|r| self.admit(&r.origin, r.proactive).is_ok())
-            .map(|r| self.message(r.to.chat, &r.segments, &r.origin, r.proactive))
-            .collect();
-        if let Err(e) = self.outbox.enqueue_all(msgs, handled) {
-            tracing::error!(
-                journal = ?handled,
-                replies = replies.len(),
-                "replies not queued (the message is handled again at the next start): {e}"
-            );
-        }
-    }
-}
-
+/// A plugin's `send`: to the chat on the account of the message or timer
+/// being handled (see [`crate::account`]).
 impl Outbound for OutboxSink {
     fn send(&self, plugin: &str, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError> {
         self.admit(plugin, true).map_err(HostError::QuotaExceeded)?;
-        self.enqueue(chat, &segments, plugin, true)
+        let account = crate::account::current();
+        self.enqueue(&account, chat, &segments, plugin, true)
             .map(|_| ())
             .map_err(HostError::Unavailable)
+    }
+}
+
+/// The `contacts` capability over every account: each look-up answers
+/// from the account of the message or timer being handled.
+pub struct AccountContacts(pub HashMap<Arc<str>, Arc<dyn ContactDirectory>>);
+
+impl AccountContacts {
+    fn current(&self) -> Result<&Arc<dyn ContactDirectory>, HostError> {
+        let account = crate::account::current();
+        self.0.get(&account).ok_or_else(|| {
+            HostError::Unavailable(format!("no contacts for the account \"{account}\""))
+        })
+    }
+}
+
+impl ContactDirectory for AccountContacts {
+    fn friends(&self) -> Result<Vec<Contact>, HostError> {
+        self.current()?.friends()
+    }
+
+    fn chats(&self) -> Result<Vec<Contact>, HostError> {
+        self.current()?.chats()
+    }
+
+    fn members(&self, chat: Chat) -> Result<Vec<Contact>, HostError> {
+        self.current()?.members(chat)
     }
 }

@@ -17,6 +17,7 @@
 //! for type errors and from `span::find` (a walk of the parsed document along
 //! the key path) for validation errors.
 
+mod accounts;
 mod error;
 mod ranges;
 mod span;
@@ -33,6 +34,7 @@ use crate::runtime::Limits;
 use crate::runtime::abi::Capability;
 use crate::runtime::host::{HttpLimits, TimerLimits};
 
+pub use accounts::{AccountConfig, WebqqAccountConfig, account_dir};
 pub use error::ConfigError;
 pub use span::Key;
 
@@ -48,6 +50,10 @@ pub struct Config {
     pub bot: BotConfig,
     /// `[webqq]`: the WebQQ client (server, pacing, timeouts).
     pub webqq: WebqqConfig,
+    /// `[[accounts]]`: the accounts served (see [`accounts`]). Empty: one
+    /// WebQQ account, [`crate::dispatch::DEFAULT_ACCOUNT`], set up by
+    /// `[webqq]`.
+    pub accounts: Vec<AccountConfig>,
     /// `[limits]`: resource limits applied to every plugin call.
     pub limits: Limits,
     /// `[rate_limit]`: cooldowns between commands.
@@ -376,9 +382,14 @@ impl Config {
             let inner = e.into_inner();
             // Speak of keys, not fields (the path already ends with the
             // unknown key's name).
+            // (inside an `[[accounts]]` entry, whose platform tag makes serde
+            // buffer it, the path stops at the entry: name the key then).
             let message = match inner.message().strip_prefix("unknown field `") {
                 Some(rest) => match rest.split_once('`') {
-                    Some((_, tail)) => format!("unknown key{tail}"),
+                    Some((field, tail)) if key.to_string().ends_with(field) => {
+                        format!("unknown key{tail}")
+                    }
+                    Some((field, tail)) => format!("unknown key `{field}`{tail}"),
                     None => inner.message().to_string(),
                 },
                 None => inner.message().to_string(),
@@ -415,6 +426,27 @@ impl Config {
     /// The WebQQ client's configuration (see [`WebqqConfig::client_config`]).
     pub fn client_config(&self) -> wasmqq_webqq::ClientConfig {
         self.webqq.client_config(&self.bot.data_dir)
+    }
+
+    /// The accounts to serve: the `[[accounts]]` entries, or the one
+    /// WebQQ account of `[webqq]` when there are none.
+    pub fn accounts(&self) -> Vec<AccountConfig> {
+        if self.accounts.is_empty() {
+            return vec![AccountConfig::Webqq(WebqqAccountConfig::default())];
+        }
+        self.accounts.clone()
+    }
+
+    /// The WebQQ client's configuration of a WebQQ account: its own
+    /// `[accounts.webqq]` table or `[webqq]`, with its files in its
+    /// [`account_dir`].
+    pub fn webqq_client_config(&self, account: &WebqqAccountConfig) -> wasmqq_webqq::ClientConfig {
+        let name = account
+            .name
+            .as_deref()
+            .unwrap_or(crate::dispatch::DEFAULT_ACCOUNT);
+        let dir = account_dir(&self.bot.data_dir, name);
+        account.webqq.as_ref().unwrap_or(&self.webqq).client_config(&dir)
     }
 
     /// The settings of plugin `name`: its `[plugins.<name>]` table, or the

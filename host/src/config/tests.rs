@@ -83,7 +83,8 @@ fn default_file_documents_every_key() {
             );
         }
     }
-    assert_eq!(accepted_keys("").len(), 8);
+    assert_eq!(accepted_keys("").len(), 9);
+    assert!(DEFAULT_TOML.contains("\n# [[accounts]]\n"));
 }
 
 #[test]
@@ -489,4 +490,60 @@ fn numeric_keys_are_bounded_at_both_ends() {
     assert_eq!((line, key.as_str()), (2, "bot.admins[1]"));
     assert_eq!(message, "must be between 10000 and 4294967295, is 9999");
     parse("[bot]\nadmins = [10000, 4294967295]\n").unwrap();
+}
+
+#[test]
+fn accounts_parse_with_names_dirs_and_their_own_webqq_table() {
+    let config = parse(
+        r#"
+[webqq]
+send_interval_ms = 100
+
+[[accounts]]
+platform = "webqq"
+
+[[accounts]]
+name = "second"
+platform = "webqq"
+[accounts.webqq]
+server = "127.0.0.1:8081"
+"#,
+    )
+    .unwrap();
+    let accounts = config.accounts();
+    assert_eq!(
+        accounts.iter().map(|a| a.name()).collect::<Vec<_>>(),
+        ["main", "second"]
+    );
+    let crate::config::AccountConfig::Webqq(main) = &accounts[0];
+    let crate::config::AccountConfig::Webqq(second) = &accounts[1];
+    let main = config.webqq_client_config(main);
+    let second = config.webqq_client_config(second);
+    assert_eq!(main.send_interval, std::time::Duration::from_millis(100));
+    assert_eq!(main.server, None);
+    assert_eq!(second.server, Some("127.0.0.1:8081".parse().unwrap()));
+    assert_eq!(
+        second.session_file.as_deref(),
+        Some(std::path::Path::new("data/accounts/second/session.json"))
+    );
+    // Without entries: the one WebQQ account of [webqq].
+    assert_eq!(Config::default().accounts().len(), 1);
+}
+
+#[test]
+fn bad_accounts_are_refused_with_their_key() {
+    let two_mains = parse("[[accounts]]\nplatform = \"webqq\"\n[[accounts]]\nplatform = \"webqq\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(two_mains.contains("accounts[1]") && two_mains.contains("give each account a name"), "{two_mains}");
+    let bad_name = parse("[[accounts]]\nname = \"a b\"\nplatform = \"webqq\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(bad_name.contains("accounts[0].name"), "{bad_name}");
+    let unknown = parse("[[accounts]]\nplatform = \"msn\"\n").unwrap_err().to_string();
+    assert!(unknown.contains("msn"), "{unknown}");
+    let typo = parse("[[accounts]]\nplatform = \"webqq\"\nnmae = \"x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(typo.contains("nmae"), "{typo}");
 }

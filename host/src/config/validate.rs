@@ -36,6 +36,7 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
         return Err((bot.key("plugin_dir"), "must not be empty".into()));
     }
     pinned_commands(config)?;
+    accounts(config)?;
 
     if config.webqq.qr_png_path.as_os_str().is_empty() {
         return Err((
@@ -183,4 +184,30 @@ mod tests {
             assert!(plugin_name(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// Account names valid and unique.
+fn accounts(config: &Config) -> Result<(), Failure> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, account) in config.accounts.iter().enumerate() {
+        let key = Key::of(&["accounts"]).index(i);
+        if let Some(name) = account.configured_name()
+            && !super::accounts::valid_name(name)
+        {
+            return Err((
+                key.key("name"),
+                format!("account name {name:?} must be 1-32 letters, digits, _ or -"),
+            ));
+        }
+        let name = account.name();
+        if !seen.insert(name.to_string()) {
+            let why = if account.configured_name().is_none() {
+                format!("a second account would be named {name:?}: give each account a name")
+            } else {
+                format!("two accounts are named {name:?}")
+            };
+            return Err((key, why));
+        }
+    }
+    Ok(())
 }

@@ -249,7 +249,7 @@ fn toggle(d: &Dispatcher, incoming: &Incoming, cmd: &ParsedCommand, enable: bool
         Scope::Everywhere => "everywhere",
     };
     if !enable {
-        let lane = matches!(scope, Scope::Here).then_some(incoming.chat.key.as_str());
+        let lane = matches!(scope, Scope::Here).then_some(&incoming.chat);
         let dropped = d.sink.drop_queued(plugin, lane);
         if dropped > 0 {
             tracing::warn!(plugin = %plugin, dropped, "disabled: its queued messages were dropped");

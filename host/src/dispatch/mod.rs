@@ -30,7 +30,7 @@ use futures::future::join_all;
 use tracing::Instrument;
 
 use crate::plugins::{Owner, Registry, Toggles};
-use crate::runtime::abi::{Action, Capability, Chat, ChatKind, CommandCall, Message, Segment};
+use crate::runtime::abi::{Action, Capability, Chat, CommandCall, Message, Segment};
 use crate::runtime::host::DueTimer;
 use crate::runtime::{Call, CallError, PluginHandle};
 use order::Sequencer;
@@ -48,33 +48,62 @@ pub fn default_prefixes() -> Vec<String> {
 /// How often a chat is told that a plugin it uses is quarantined.
 pub const QUARANTINE_NOTICE_EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// The account a chat belongs to when the configuration names none (one
+/// account from `[webqq]`, or a single unnamed `[[accounts]]` entry). Its
+/// chat keys and its outbox file are those of a one-account bot.
+pub const DEFAULT_ACCOUNT: &str = "main";
+
 /// A chat as the dispatcher sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChatAddress {
+    /// The account (see `[[accounts]]`) the chat is reached through.
+    pub account: Arc<str>,
     /// Kind and id, as plugins see them.
     pub chat: Chat,
-    /// A key stable across logins (kind and name) for persisted settings.
+    /// A key stable across logins for persisted settings, rate limits and
+    /// reply order: [`ChatAddress::lane`], prefixed with `account/` for
+    /// every account but [`DEFAULT_ACCOUNT`].
     pub key: String,
     /// Display name, when known.
     pub name: Option<String>,
 }
 
 impl ChatAddress {
-    /// An address for `chat` with its display name (or none): the key is
-    /// `kind:name`, or `kind#id` without a name.
+    /// An address for `chat` of the [`DEFAULT_ACCOUNT`] with its display
+    /// name (or none): the key is `kind:name`, or `kind#id` without a name.
     pub fn new(chat: Chat, name: Option<String>) -> ChatAddress {
-        let kind = chat.kind.name();
-        let key = match &name {
-            Some(n) => format!("{kind}:{n}"),
-            None => format!("{kind}#{}", chat.id),
+        ChatAddress::on(DEFAULT_ACCOUNT.into(), chat, name)
+    }
+
+    /// An address for `chat` of `account` (see [`ChatAddress::key`]).
+    pub fn on(account: Arc<str>, chat: Chat, name: Option<String>) -> ChatAddress {
+        let lane = lane_of(chat, name.as_deref());
+        let key = if &*account == DEFAULT_ACCOUNT {
+            lane
+        } else {
+            format!("{account}/{lane}")
         };
-        ChatAddress { chat, key, name }
+        ChatAddress {
+            account,
+            chat,
+            key,
+            name,
+        }
+    }
+
+    /// The chat within its account: `kind:name`, or `kind#id` without a
+    /// name (the outbox's lane of the chat).
+    pub fn lane(&self) -> String {
+        lane_of(self.chat, self.name.as_deref())
     }
 }
 
-/// The lowercase name of a chat kind (see [`ChatKind::name`]).
-pub fn kind_name(kind: ChatKind) -> &'static str {
-    kind.name()
+fn lane_of(chat: Chat, name: Option<&str>) -> String {
+    let kind = chat.kind.name();
+    match name {
+        Some(n) => format!("{kind}:{n}"),
+        None => format!("{kind}#{}", chat.id),
+    }
 }
 
 /// A received message, ready for dispatch.
@@ -86,6 +115,10 @@ pub struct Incoming {
     pub chat: ChatAddress,
     /// The sender's real QQ number, when the protocol revealed it.
     pub sender_qq: Option<u64>,
+    /// The platform vouches that the sender is an admin (a line-chat user
+    /// who gave the admin password); QQ numbers in `[bot] admins` are
+    /// admins whatever this says.
+    pub sender_admin: bool,
 }
 
 /// One outgoing message.
@@ -108,20 +141,21 @@ pub trait ReplySink: Send + Sync + 'static {
     /// Accept a reply for delivery; called in per-chat order.
     fn send(&self, reply: Reply);
 
-    /// Accept the replies to one message and mark its journal entry
-    /// `handled` done, together (the outbox does both in one commit). The
-    /// default sends each reply and ignores the journal.
-    fn send_handled(&self, replies: Vec<Reply>, handled: Option<u64>) {
-        let _ = handled;
+    /// Accept the replies to one message said in `chat` and mark its
+    /// journal entry `handled` (of `chat`'s account) done, together (the
+    /// outbox does both in one commit). The default sends each reply and
+    /// ignores the journal.
+    fn send_handled(&self, chat: &ChatAddress, replies: Vec<Reply>, handled: Option<u64>) {
+        let _ = (chat, handled);
         for reply in replies {
             self.send(reply);
         }
     }
 
-    /// Drop the messages of `plugin` waiting for delivery (in the chat with
-    /// key `chat` only, when given) because it was disabled, quarantined or
-    /// unloaded; returns how many. The default has nothing queued.
-    fn drop_queued(&self, plugin: &str, chat: Option<&str>) -> usize {
+    /// Drop the messages of `plugin` waiting for delivery (in `chat` only,
+    /// when given) because it was disabled, quarantined or unloaded;
+    /// returns how many. The default has nothing queued.
+    fn drop_queued(&self, plugin: &str, chat: Option<&ChatAddress>) -> usize {
         let _ = (plugin, chat);
         0
     }
@@ -215,7 +249,11 @@ impl Dispatcher {
         let chat = incoming.chat.clone();
         let token = self.track(incoming.message.id, &incoming.chat.key);
         let this = self.clone();
-        let work = tokio::spawn(async move { this.route(incoming).await }.instrument(span));
+        let account = chat.account.clone();
+        let work = tokio::spawn(
+            crate::account::scope(account, async move { this.route(incoming).await })
+                .instrument(span),
+        );
         self.sequencer.push(
             chat,
             order::Pending {
@@ -288,10 +326,15 @@ impl Dispatcher {
             );
             return;
         };
-        let chat = due.event.chat.map(|c| ChatAddress::new(c, None));
+        let account = due.account.clone();
+        let chat = due
+            .event
+            .chat
+            .map(|c| ChatAddress::on(account.clone(), c, None));
         let span = tracing::info_span!("timer", plugin = %due.plugin, timer = due.event.id);
         let target = chat.clone();
-        let work = tokio::spawn(
+        let work = tokio::spawn(crate::account::scope(
+            account,
             async move {
                 let event = due.event.clone();
                 let result = plugin.call(Call::Timer(event)).await;
@@ -318,7 +361,7 @@ impl Dispatcher {
                 }
             }
             .instrument(span),
-        );
+        ));
         match chat {
             Some(chat) => {
                 let token = self.track(0, &chat.key);
@@ -402,7 +445,11 @@ impl Dispatcher {
         // the plugins run in parallel on the runtime's threads.
         let calls = plugins.iter().map(|&plugin| {
             let (handle, call) = (plugin.clone(), Call::Message(incoming.message.clone()));
-            let task = tokio::spawn(async move { handle.call(call).await }.in_current_span());
+            let account = incoming.chat.account.clone();
+            let task = tokio::spawn(
+                crate::account::scope(account, async move { handle.call(call).await })
+                    .in_current_span(),
+            );
             async move {
                 let result = task.await.unwrap_or_else(|e| {
                     Err(CallError::Trap {
@@ -491,9 +538,10 @@ impl Dispatcher {
     }
 
     fn is_admin(&self, incoming: &Incoming) -> bool {
-        incoming
-            .sender_qq
-            .is_some_and(|qq| self.admins.contains(&qq))
+        incoming.sender_admin
+            || incoming
+                .sender_qq
+                .is_some_and(|qq| self.admins.contains(&qq))
     }
 }
 
@@ -518,7 +566,7 @@ fn action_to_reply(plugin: &PluginHandle, action: Action, chat: &ChatAddress) ->
                 return None;
             }
             Some(Reply {
-                to: ChatAddress::new(out.chat, None),
+                to: ChatAddress::on(chat.account.clone(), out.chat, None),
                 segments: out.segments,
                 origin,
                 proactive: true,

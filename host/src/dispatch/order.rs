@@ -59,6 +59,7 @@ impl Sequencer {
             let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
             let sink = self.sink.clone();
             let inflight = self.inflight.clone();
+            let chat = chat.clone();
             tokio::spawn(async move {
                 while let Some(Pending {
                     work,
@@ -67,14 +68,14 @@ impl Sequencer {
                 }) = rx.recv().await
                 {
                     match work.await {
-                        Ok(replies) => sink.send_handled(replies, handled),
+                        Ok(replies) => sink.send_handled(&chat, replies, handled),
                         Err(e) if e.is_cancelled() => {
                             // Shutting down: the journal keeps the message.
                             tracing::info!(journal = ?handled, "message handling cancelled; it is handled again at the next start");
                         }
                         Err(e) => {
                             tracing::error!(journal = ?handled, "message handling task failed: {e}");
-                            sink.send_handled(Vec::new(), handled);
+                            sink.send_handled(&chat, Vec::new(), handled);
                         }
                     }
                     inflight.done(token);

@@ -19,7 +19,9 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE timers (
         chat_id INTEGER,
         created_ms INTEGER NOT NULL
     );
-    CREATE INDEX timers_plugin ON timers (plugin);"];
+    CREATE INDEX timers_plugin ON timers (plugin);",
+    // v2: the account the timer was scheduled on (NULL: the default one).
+    "ALTER TABLE timers ADD COLUMN account TEXT;"];
 
 /// One pending timer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct TimerRow {
     pub payload: String,
     /// The chat current when it was scheduled, if any.
     pub chat: Option<Chat>,
+    /// The account current when it was scheduled (see [`crate::account`]).
+    pub account: String,
 }
 
 /// The `timers` table of the host's database.
@@ -61,6 +65,9 @@ fn row(r: &Row<'_>) -> rusqlite::Result<TimerRow> {
         due_ms: r.get::<_, i64>(2)?.max(0) as u64,
         payload: r.get(3)?,
         chat,
+        account: r
+            .get::<_, Option<String>>(6)?
+            .unwrap_or_else(|| crate::dispatch::DEFAULT_ACCOUNT.to_string()),
     })
 }
 
@@ -80,19 +87,21 @@ impl TimerTable {
         due_ms: u64,
         payload: &str,
         chat: Option<Chat>,
+        account: &str,
         now_ms: u64,
     ) -> Result<u64, StoreError> {
         self.store.with(|c| {
             c.execute(
-                "INSERT INTO timers (plugin, due_ms, payload, chat_kind, chat_id, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO timers (plugin, due_ms, payload, chat_kind, chat_id, created_ms, account)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     plugin,
                     due_ms as i64,
                     payload,
                     chat.map(|c| c.kind.name()),
                     chat.map(|c| c.id as i64),
-                    now_ms as i64
+                    now_ms as i64,
+                    account
                 ],
             )?;
             Ok(c.last_insert_rowid() as u64)
@@ -110,7 +119,7 @@ impl TimerTable {
     pub fn all(&self) -> Result<Vec<TimerRow>, StoreError> {
         self.store.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, plugin, due_ms, payload, chat_kind, chat_id FROM timers
+                "SELECT id, plugin, due_ms, payload, chat_kind, chat_id, account FROM timers
                  ORDER BY due_ms, id",
             )?;
             stmt.query_map([], row)?.collect()
@@ -132,11 +141,11 @@ mod tests {
         };
         let first = {
             let t = TimerTable::new(&Store::open(&path).unwrap()).unwrap();
-            let a = t.insert("p", 20, "later", None, 1).unwrap();
-            let b = t.insert("p", 10, "sooner", Some(chat), 1).unwrap();
+            let a = t.insert("p", 20, "later", None, "main", 1).unwrap();
+            let b = t.insert("p", 10, "sooner", Some(chat), "main", 1).unwrap();
             assert!(t.delete(b).unwrap());
             assert!(!t.delete(b).unwrap());
-            let c = t.insert("q", 10, "sooner", Some(chat), 1).unwrap();
+            let c = t.insert("q", 10, "sooner", Some(chat), "second", 1).unwrap();
             assert_eq!(
                 t.all().unwrap(),
                 vec![
@@ -145,14 +154,16 @@ mod tests {
                         plugin: "q".into(),
                         due_ms: 10,
                         payload: "sooner".into(),
-                        chat: Some(chat)
+                        chat: Some(chat),
+                        account: "second".into(),
                     },
                     TimerRow {
                         id: a,
                         plugin: "p".into(),
                         due_ms: 20,
                         payload: "later".into(),
-                        chat: None
+                        chat: None,
+                        account: "main".into(),
                     },
                 ]
             );
@@ -161,6 +172,6 @@ mod tests {
         };
         let t = TimerTable::new(&Store::open(&path).unwrap()).unwrap();
         assert_eq!(t.all().unwrap().len(), 1);
-        assert!(t.insert("p", 1, "", None, 1).unwrap() > first);
+        assert!(t.insert("p", 1, "", None, "main", 1).unwrap() > first);
     }
 }

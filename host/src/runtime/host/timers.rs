@@ -97,6 +97,8 @@ struct Pending {
 pub struct DueTimer {
     /// The plugin that scheduled the timer.
     pub plugin: String,
+    /// The account it was scheduled on (its replies go out there).
+    pub account: std::sync::Arc<str>,
     /// What to pass to its `on-timer`.
     pub event: TimerEvent,
     service: Option<Arc<Inner>>,
@@ -198,6 +200,7 @@ impl TimerService {
         due_ms: u64,
         payload: &str,
         chat: Option<Chat>,
+        account: &str,
     ) -> Result<u64, HostError> {
         let limits = &self.inner.limits;
         if payload.len() > limits.max_payload_bytes {
@@ -228,7 +231,7 @@ impl TimerService {
         let id = self
             .inner
             .table
-            .insert(plugin, due_ms, payload, chat, now_ms())
+            .insert(plugin, due_ms, payload, chat, account, now_ms())
             .map_err(|e| {
                 tracing::error!(plugin, "cannot store a timer: {e}");
                 HostError::Unavailable("timer storage failed".into())
@@ -243,6 +246,7 @@ impl TimerService {
                     due_ms,
                     payload: payload.to_string(),
                     chat,
+                    account: account.to_string(),
                 },
                 next: Some(due_ms),
             },
@@ -308,6 +312,7 @@ fn take_due(inner: &Arc<Inner>, now: u64) -> (Vec<DueTimer>, Option<u64>) {
             p.next = None;
             due.push(DueTimer {
                 plugin: p.row.plugin.clone(),
+                account: p.row.account.as_str().into(),
                 event: TimerEvent {
                     id,
                     payload: p.row.payload.clone(),
@@ -384,8 +389,11 @@ impl PluginState {
         let service = self.timer_service()?;
         let plugin = self.plugin.clone();
         let chat = self.chat;
-        let result =
-            super::blocking(move || service.schedule(&plugin, due_ms, &payload, chat)).await;
+        let account = crate::account::current();
+        let result = super::blocking(move || {
+            service.schedule(&plugin, due_ms, &payload, chat, &account)
+        })
+        .await;
         if let Err(HostError::QuotaExceeded(why)) = &result
             && self.may_warn()
         {
@@ -434,7 +442,7 @@ mod tests {
         let svc = service(&store);
         let (tx, mut rx) = mpsc::channel(8);
         let task = svc.start(tx);
-        let id = svc.schedule("p", now_ms() + 20, "hi", None).unwrap();
+        let id = svc.schedule("p", now_ms() + 20, "hi", None, "main").unwrap();
         let first = rx.recv().await.unwrap();
         assert_eq!((first.plugin.as_str(), first.event.id), ("p", id));
         drop(first); // not delivered: offered again after 50 ms
@@ -451,16 +459,16 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let svc = service(&store);
         assert!(matches!(
-            svc.schedule("p", 1, "123456789", None),
+            svc.schedule("p", 1, "123456789", None, "main"),
             Err(HostError::Invalid(_))
         ));
-        let a = svc.schedule("p", u64::MAX >> 2, "", None).unwrap();
-        svc.schedule("p", 1, "", None).unwrap();
+        let a = svc.schedule("p", u64::MAX >> 2, "", None, "main").unwrap();
+        svc.schedule("p", 1, "", None, "main").unwrap();
         assert!(matches!(
-            svc.schedule("p", 1, "", None),
+            svc.schedule("p", 1, "", None, "main"),
             Err(HostError::QuotaExceeded(_))
         ));
-        svc.schedule("q", 1, "", None).unwrap();
+        svc.schedule("q", 1, "", None, "main").unwrap();
         assert!(!svc.cancel("q", a).unwrap());
         assert!(svc.cancel("p", a).unwrap());
         assert!(!svc.cancel("p", a).unwrap());

@@ -60,8 +60,13 @@ pub fn uin_of(book: &webqq::ContactBook, qq: u64) -> Option<u64> {
         .map(|m| m.uin)
 }
 
-/// A received client message, ready for dispatch.
-pub fn incoming(m: &webqq::Message, book: &webqq::ContactBook, own_uin: u64) -> Incoming {
+/// A received client message of `account`, ready for dispatch.
+pub fn incoming(
+    account: &std::sync::Arc<str>,
+    m: &webqq::Message,
+    book: &webqq::ContactBook,
+    own_uin: u64,
+) -> Incoming {
     let chat_abi = chat(m.chat);
     let segments = m
         .segments
@@ -85,7 +90,8 @@ pub fn incoming(m: &webqq::Message, book: &webqq::ContactBook, own_uin: u64) -> 
             segments,
             time: m.time,
         },
-        chat: ChatAddress::new(chat_abi, book.chat_name(m.chat)),
+        chat: ChatAddress::on(account.clone(), chat_abi, book.chat_name(m.chat)),
         sender_qq: real_qq(book, own_uin, m.sender),
+        sender_admin: false,
     }
 }

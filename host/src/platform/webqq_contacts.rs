@@ -2,7 +2,7 @@
 
 use wasmqq_webqq::Client;
 
-use super::convert;
+use super::webqq_convert as convert;
 use crate::runtime::abi::{Chat, ChatKind, HostError};
 use crate::runtime::host::{Contact, ContactDirectory};
 
