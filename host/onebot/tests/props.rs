@@ -1,0 +1,47 @@
+//! Property tests of the CQ-code codec: encoding then parsing gives the
+//! message back (adjacent texts merged, empty ones dropped, as a string
+//! cannot tell them apart).
+
+use proptest::prelude::*;
+use wasmqq_onebot::{AtTarget, Segment, cq};
+
+fn segment() -> impl Strategy<Value = Segment> {
+    prop_oneof![
+        // Text with the characters that need escaping, and entity look-alikes.
+        "([a-z \\[\\],&=;#]|&amp;|&#91;|&#44;|\\[CQ:|你好){0,12}".prop_map(Segment::Text),
+        any::<u32>().prop_map(Segment::Face),
+        any::<u64>().prop_map(|q| Segment::At(AtTarget::Qq(q))),
+        Just(Segment::At(AtTarget::All)),
+        "[a-z0-9:/.?=&,\\[\\]]{0,16}".prop_map(|file| Segment::Image { file, url: None }),
+    ]
+}
+
+fn normalise(message: Vec<Segment>) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for seg in message {
+        match (out.last_mut(), seg) {
+            (_, Segment::Text(t)) if t.is_empty() => {}
+            (Some(Segment::Text(prev)), Segment::Text(t)) => prev.push_str(&t),
+            (_, seg) => out.push(seg),
+        }
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn parse_inverts_encode(message in prop::collection::vec(segment(), 0..8)) {
+        let encoded = cq::encode(&message);
+        prop_assert_eq!(cq::parse(&encoded), normalise(message));
+    }
+
+    #[test]
+    fn unescape_inverts_escape(text in "\\PC{0,24}", in_param in any::<bool>()) {
+        prop_assert_eq!(cq::unescape(&cq::escape(&text, in_param)), text);
+    }
+
+    #[test]
+    fn parse_never_panics(text in "\\PC{0,40}") {
+        let _ = cq::parse(&text);
+    }
+}
