@@ -108,6 +108,14 @@ struct Inner {
     registration: Mutex<Option<reverse::Registration>>,
 }
 
+impl Drop for Inner {
+    /// The last handle gone without [`Client::shutdown`]: stop the
+    /// background tasks and the connections all the same.
+    fn drop(&mut self) {
+        self.shared.shutdown.send_replace(true);
+    }
+}
+
 /// A connection to one account held by a OneBot v11 implementation.
 /// Cheap to clone; all clones share the connection(s).
 #[derive(Clone)]

@@ -324,3 +324,50 @@ async fn connect_waits_for_the_implementation() {
     drop(server);
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn slow_consumer_loses_no_events_and_calls_still_answer() {
+    init_tracing();
+    let server = ForwardServer::start(10001, None).await;
+    let cfg = Config {
+        event_buffer: 2,
+        ..config(&server, None)
+    };
+    let (client, mut events) = Client::connect(cfg).await.unwrap();
+    // Nobody reads events while 200 arrive: the channel (2) is full.
+    for i in 0..200 {
+        let mut ev = private_event(10001, &format!("n{i}"));
+        ev["message_id"] = json!(i);
+        server.push(&ev);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A call's response is not stuck behind the unread events.
+    let info = tokio::time::timeout(Duration::from_secs(2), client.get_login_info()).await;
+    assert_eq!(info.expect("answered while events wait").unwrap().0, 10001);
+    // Every event arrives, in order.
+    assert_eq!(next_event(&mut events).await, Event::Connected);
+    for i in 0..200 {
+        let Event::Message(m) = next_event(&mut events).await else {
+            panic!()
+        };
+        assert_eq!(m.message_id, i);
+    }
+    assert!(events.try_recv().is_none());
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn dropping_the_client_stops_reconnecting() {
+    init_tracing();
+    let server = ForwardServer::start(10001, None).await;
+    let (client, _events) = Client::connect(config(&server, None)).await.unwrap();
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(server.peers("/").is_empty(), "the connection was closed");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        server.accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "and not redialled"
+    );
+}
