@@ -230,7 +230,7 @@ impl Client {
                 self.inner.tasks.lock().await.push(task);
             }
             Mode::ReverseWs { listen, path } => {
-                let reg = reverse::register(shared.clone(), *listen, path)?;
+                let reg = reverse::register(shared.clone(), *listen, path).await?;
                 *self
                     .inner
                     .registration

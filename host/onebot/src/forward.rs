@@ -27,6 +27,10 @@ use crate::conn::{self, ApiLink, ApiSide};
 use crate::error::{Error, Result};
 use crate::event::Event;
 
+/// How long a connection must have lasted for the reconnect backoff to
+/// start over from [`Config::reconnect_base`](crate::Config::reconnect_base).
+const STABLE: std::time::Duration = std::time::Duration::from_secs(10);
+
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The dialled connection(s): `api` serves both roles unless `event` is
@@ -135,8 +139,13 @@ pub(crate) async fn supervise(shared: Arc<Shared>, first: Conns) {
                 }
             },
         };
-        backoff.reset();
+        let started = tokio::time::Instant::now();
         let reason = serve(&shared, conns).await;
+        // A connection that held for a while earns a fresh backoff; one
+        // that the implementation drops at once keeps backing off.
+        if started.elapsed() >= STABLE {
+            backoff.reset();
+        }
         if shared.is_shut_down() {
             return;
         }
@@ -188,4 +197,29 @@ async fn serve(shared: &Shared, conns: Conns) -> String {
     });
     link.pending.fail_all();
     reason
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::UrlError;
+
+    #[tokio::test]
+    async fn wss_is_compiled_in() {
+        // A plain TCP server: the TLS handshake fails, but it is tried.
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = tcp.accept().await {
+                drop(s);
+            }
+        });
+        let err = tokio_tungstenite::connect_async(format!("wss://127.0.0.1:{port}/"))
+            .await
+            .unwrap_err();
+        assert!(
+            !matches!(err, WsError::Url(UrlError::TlsFeatureNotEnabled)),
+            "{err}"
+        );
+    }
 }

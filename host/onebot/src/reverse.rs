@@ -172,11 +172,33 @@ fn normalize(path: &str) -> String {
 /// Registers `shared`'s route on the listener for `listen`, binding it if
 /// needed. Fails when the address cannot be bound, or another client
 /// already routes the same path and `self_id`.
-pub(crate) fn register(
+///
+/// A listener just closed may still hold its port for a moment (its
+/// accept task is cancelled asynchronously), so binding is retried for up
+/// to [`REBIND_WAIT`] while the address is in use.
+pub(crate) async fn register(
     shared: Arc<Shared>,
     listen: SocketAddr,
     path: &str,
 ) -> Result<Registration> {
+    let deadline = tokio::time::Instant::now() + REBIND_WAIT;
+    loop {
+        match try_register(&shared, listen, path) {
+            Err(Error::Bind { source, .. })
+                if source.kind() == std::io::ErrorKind::AddrInUse
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long [`register`] retries a bind whose address is in use.
+const REBIND_WAIT: Duration = Duration::from_secs(1);
+
+fn try_register(shared: &Arc<Shared>, listen: SocketAddr, path: &str) -> Result<Registration> {
     let path = normalize(path);
     let want = shared.config.self_id;
     let mut listeners = LISTENERS.lock().unwrap_or_else(|e| e.into_inner());
@@ -227,7 +249,7 @@ pub(crate) fn register(
         path,
         want,
         bound: Mutex::new(want),
-        shared,
+        shared: shared.clone(),
         live: Mutex::new(Vec::new()),
     });
     routes.push(route.clone());
@@ -381,8 +403,9 @@ async fn handle(table: Arc<Table>, stream: TcpStream, peer: SocketAddr) {
     let shared = &route.shared;
     let stop = async {
         tokio::select! {
-            _ = cancel_rx => "replaced by a new connection".to_string(),
+            biased;
             r = shared.stopped() => r,
+            _ = cancel_rx => "replaced by a new connection or unregistered".to_string(),
         }
     };
     if role.has_api() {

@@ -319,3 +319,33 @@ async fn split_roles_and_replacement() {
     drop(api2);
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn listener_closes_with_its_last_client_and_can_be_bound_again() {
+    init_tracing();
+    let listen = free_addr();
+    let task = connecting(config(listen, Some(60001), None));
+    let _peer = dial_reverse_retry(&url(listen, ""), Account::new(60001), None, None)
+        .await
+        .unwrap();
+    let (client, _events) = connected(task).await;
+    client.shutdown().await;
+    // Closed: nothing accepts any more.
+    let mut closed = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(listen).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(closed, "the listener is closed");
+    // A new client binds the address again.
+    let task = connecting(config(listen, Some(60001), None));
+    let _peer = dial_reverse_retry(&url(listen, ""), Account::new(60001), None, None)
+        .await
+        .unwrap();
+    let (client, _events) = connected(task).await;
+    assert_eq!(client.self_id(), 60001);
+    client.shutdown().await;
+}
