@@ -5,7 +5,7 @@
 //!
 //! Over WebSocket, responses come back on the same connection as events
 //! and in any order; each call carries a unique string `echo`, which the
-//! implementation returns as is, and [`Pending`] hands each response to
+//! implementation returns as is, and the `Pending` table hands each response to
 //! the call with that echo. A connection's table is failed as a whole when
 //! the connection ends, so no call waits for a response that cannot come.
 

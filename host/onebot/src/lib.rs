@@ -38,6 +38,8 @@
 //! are not JSON, events of unknown types or missing fields, responses
 //! with an unknown echo are logged with `tracing::warn!` and skipped.
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod auth;
 mod backoff;
