@@ -134,7 +134,8 @@ where
     let mut consumer_gone = false;
     tokio::pin!(stop);
     let reason = loop {
-        let deadline = heartbeat.map(|i| last_seen + i * 3);
+        // An absurd interval (from the network) means no deadline, not an overflow.
+        let deadline = heartbeat.and_then(|i| last_seen.checked_add(i.saturating_mul(3)));
         tokio::select! {
             reason = &mut stop => {
                 let _ = sink.send(Message::Close(None)).await;

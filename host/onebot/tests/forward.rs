@@ -133,11 +133,13 @@ async fn malformed_frames_are_skipped() {
         r#"{"post_type": "message", "message_type": "private", "message_id": 1, "user_id": 1, "self_id": 10001, "message": 5}"#,
         r#"{"status": "ok", "retcode": 0, "data": null, "echo": "nobody-waits-for-this"}"#,
         r#"{"something": "else"}"#,
+        // A heartbeat with an absurd interval (no deadline overflow).
+        r#"{"post_type": "meta_event", "meta_event_type": "heartbeat", "self_id": 10001, "interval": 9223372036854775807}"#,
     ] {
         server.push_raw(bad);
     }
     server.push(&private_event(10001, "the good one"));
-    let Event::Message(m) = next_event(&mut events).await else {
+    let Event::Message(m) = next_non_meta(&mut events).await else {
         panic!("a message")
     };
     assert_eq!(m.text(), "the good one");

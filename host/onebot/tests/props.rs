@@ -45,3 +45,41 @@ proptest! {
         let _ = cq::parse(&text);
     }
 }
+
+/// Arbitrary JSON, a few levels deep.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        "(private|group|message|meta_event|heartbeat|text|face|at|all|[0-9]{1,20}|\\PC{0,6})"
+            .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map(
+                "(post_type|message_type|meta_event_type|message|user_id|group_id|self_id|message_id|sender|type|data|interval|qq|id|text)",
+                inner,
+                0..8,
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    /// Whatever the implementation sends, decoding returns (an event or an
+    /// error) and never panics.
+    #[test]
+    fn decode_event_never_panics(value in json_value(), text in "\\PC{0,40}") {
+        let _ = wasmqq_onebot::event::decode_event(&value);
+        let _ = wasmqq_onebot::event::decode_event_str(&text);
+        let _ = wasmqq_onebot::message::from_json(&value);
+        let _ = wasmqq_onebot::action::Response::decode(&value);
+    }
+}
