@@ -373,3 +373,33 @@ async fn dropping_the_client_stops_reconnecting() {
         "and not redialled"
     );
 }
+
+#[tokio::test]
+async fn a_call_times_out_and_its_late_answer_is_dropped() {
+    init_tracing();
+    let server = ForwardServer::start(10001, None).await;
+    let cfg = Config {
+        action_timeout: Duration::from_millis(200),
+        ..config(&server, None)
+    };
+    let (client, mut events) = Client::connect(cfg).await.unwrap();
+    assert_eq!(next_event(&mut events).await, Event::Connected);
+    let t0 = Instant::now();
+    let err = client
+        .call("echo_test", json!({"delay_ms": 500}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { .. }) && err.is_transient(),
+        "{err}"
+    );
+    assert!(t0.elapsed() >= Duration::from_millis(190));
+    assert_eq!(err.to_string(), "echo_test: no response within 200 ms");
+    // The late answer arrives and is skipped; the next call is unaffected.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        client.call("echo_test", json!({"x": 1})).await.unwrap()["x"],
+        1
+    );
+    client.shutdown().await;
+}

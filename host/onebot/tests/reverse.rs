@@ -349,3 +349,29 @@ async fn listener_closes_with_its_last_client_and_can_be_bound_again() {
     assert_eq!(client.self_id(), 60001);
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_three_heartbeat_intervals() {
+    init_tracing();
+    let listen = free_addr();
+    let task = connecting(config(listen, Some(70001), None));
+    let peer = dial_reverse_retry(&url(listen, ""), Account::new(70001), None, None)
+        .await
+        .unwrap();
+    let (client, mut events) = connected(task).await;
+    assert_eq!(next_event(&mut events).await, Event::Connected);
+    peer.push(&heartbeat(70001, 100));
+    assert!(matches!(next_event(&mut events).await, Event::Meta(_)));
+    let Event::Disconnected { reason } = next_event(&mut events).await else {
+        panic!()
+    };
+    assert!(reason.contains("heartbeat"), "{reason}");
+    for _ in 0..100 {
+        if peer.is_closed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(peer.is_closed(), "we closed the dead connection");
+    client.shutdown().await;
+}
