@@ -54,7 +54,7 @@ mod tests {
 
     #[tokio::test]
     async fn spaces_sends_per_chat() {
-        let interval = Duration::from_millis(60);
+        let interval = Duration::from_millis(250);
         let p = Pacer::new(interval);
         let t0 = Instant::now();
         p.wait(Chat::Group(1)).await;
