@@ -172,6 +172,11 @@ impl Client {
             if let Err(end) = self.command(&line).await {
                 return end;
             }
+            // One line at a time: a flooder's lines are read in bursts (a
+            // whole read chunk is ready at once); yielding lets the writers
+            // of the people it floods run between its lines, so a queue
+            // overflows only for a reader who really does not keep up.
+            tokio::task::yield_now().await;
         }
     }
 

@@ -42,6 +42,12 @@ pub struct RoomConfig {
     /// Wrong `/auth` passwords a connection may send before it is closed
     /// (default 3: the third wrong one disconnects).
     pub max_auth_failures: u32,
+    /// The kernel send buffer of each client socket, in bytes (`SO_SNDBUF`,
+    /// set on the listener and inherited by accepted sockets). `None` (the
+    /// default) leaves the operating system's autotuning, which on Linux
+    /// may let a client that never reads hold a few MiB in the kernel before
+    /// its queue starts to fill; set it to bound that too.
+    pub socket_send_buffer: Option<u32>,
 }
 
 impl Default for RoomConfig {
@@ -57,6 +63,7 @@ impl Default for RoomConfig {
             admin_password: None,
             bot_queue: 256,
             max_auth_failures: 3,
+            socket_send_buffer: None,
         }
     }
 }
@@ -78,6 +85,7 @@ impl fmt::Debug for RoomConfig {
             )
             .field("bot_queue", &self.bot_queue)
             .field("max_auth_failures", &self.max_auth_failures)
+            .field("socket_send_buffer", &self.socket_send_buffer)
             .finish()
     }
 }
@@ -108,6 +116,12 @@ impl RoomConfig {
             if value == 0 {
                 return bad(field, "must be at least 1".to_owned());
             }
+        }
+        if self.socket_send_buffer == Some(0) {
+            return bad(
+                "socket_send_buffer",
+                "must be at least 1 (or None)".to_owned(),
+            );
         }
         if self.max_auth_failures == 0 {
             return bad("max_auth_failures", "must be at least 1".to_owned());

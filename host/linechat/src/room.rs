@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::RoomConfig;
@@ -37,8 +37,7 @@ impl Room {
     pub async fn start(config: RoomConfig) -> Result<(Room, BotInbox), Error> {
         config.validate()?;
         let addr = config.listen;
-        let listener = TcpListener::bind(addr)
-            .await
+        let listener = listen(addr, config.socket_send_buffer)
             .map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener
             .local_addr()
@@ -112,4 +111,21 @@ impl Room {
         self.shared.begin_shutdown();
         self.shared.finished().await;
     }
+}
+
+/// Binds a listener; a send buffer size set here is inherited by every
+/// accepted socket.
+fn listen(addr: SocketAddr, send_buffer: Option<u32>) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As servers do: a restarted room can bind while old connections linger.
+    socket.set_reuseaddr(true)?;
+    if let Some(bytes) = send_buffer {
+        socket.set_send_buffer_size(bytes)?;
+    }
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
