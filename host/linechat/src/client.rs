@@ -101,6 +101,7 @@ pub(crate) async fn run(
             shutdown,
             bot,
             auth_failures: 0,
+            joined: false,
         };
         let end = client.session().await;
         debug!(?end, "connection ending");
@@ -146,6 +147,8 @@ struct Client {
     shutdown: Shutdown,
     bot: mpsc::Sender<RoomEvent>,
     auth_failures: u32,
+    /// Has a nickname (is a member).
+    joined: bool,
 }
 
 impl Client {
@@ -161,6 +164,7 @@ impl Client {
             Ok(Err(end)) => return end,
             Err(_) => return End::NickTimeout,
         };
+        self.joined = true;
         if let Err(end) = self.send_bot(RoomEvent::Joined(user)).await {
             return end;
         }
@@ -203,7 +207,7 @@ impl Client {
                     self.reply(text::nick_taken(wanted))?;
                     self.reply(text::PROMPT)?;
                 }
-                Err(Refused::Closed) => return Err(End::Shutdown),
+                Err(Refused::Closed | Refused::Unchanged) => return Err(End::Shutdown),
             }
         }
     }
@@ -246,6 +250,7 @@ impl Client {
                 Ok(()) => match self.shared.rename(self.id, wanted) {
                     Ok((user, old)) => self.send_bot(RoomEvent::Renamed { user, old }).await?,
                     Err(Refused::Taken) => self.reply(text::nick_taken(wanted))?,
+                    Err(Refused::Unchanged) => self.reply(text::nick_unchanged(wanted))?,
                     Err(Refused::Closed) => return Err(gone),
                 },
             },
@@ -292,6 +297,9 @@ impl Client {
                 Ok(Some(Frame::TooLong)) => {
                     debug!("over-long line refused");
                     self.reply(text::too_long(self.shared.config.max_line_bytes))?;
+                    if !self.joined {
+                        self.reply(text::PROMPT)?;
+                    }
                 }
                 Ok(None) => return Err(End::HungUp),
                 Err(e) => {

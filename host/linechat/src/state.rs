@@ -49,6 +49,8 @@ pub(crate) enum Refused {
     Taken,
     /// The room is shutting down, or the connection is gone.
     Closed,
+    /// It is already this user's nickname, exactly.
+    Unchanged,
 }
 
 /// Why a new connection is turned away.
@@ -254,6 +256,9 @@ impl Shared {
             return Err(Refused::Taken);
         }
         let conn = state.conns.get_mut(&id).ok_or(Refused::Closed)?;
+        if conn.nick.as_deref() == Some(wanted) {
+            return Err(Refused::Unchanged);
+        }
         let old = conn
             .nick
             .replace(wanted.to_owned())

@@ -47,6 +47,11 @@ pub(crate) fn nick_taken(nick: &str) -> String {
     format!("* Nickname {nick:?} is taken.")
 }
 
+/// `/nick` to the nickname one already has.
+pub(crate) fn nick_unchanged(nick: &str) -> String {
+    format!("* You are already {nick}.")
+}
+
 /// Broadcast when a user has chosen their nickname.
 pub(crate) fn joined(nick: &str) -> String {
     format!("* {nick} joined")

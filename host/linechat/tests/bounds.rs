@@ -63,6 +63,7 @@ async fn an_over_long_line_is_refused_and_the_connection_keeps_working() {
     c.expect("Choose a nickname:").await;
     c.send(&"n".repeat(1000)).await;
     c.expect("* Line too long (over 64 bytes), not sent.").await;
+    c.expect("Choose a nickname:").await;
     c.send("carol").await;
     c.expect("* carol joined").await;
 }

@@ -155,6 +155,8 @@ async fn taken_and_invalid_nicknames_are_refused_and_asked_again() {
     c.send("/nick bob").await;
     c.expect("* Bob_2-x is now known as bob").await;
     alice.expect("* Bob_2-x is now known as bob").await;
+    c.send("/nick bob").await;
+    c.expect("* You are already bob.").await;
     c.send("/nick BOB").await; // changing one's own case is fine
     alice.expect("* bob is now known as BOB").await;
     assert_eq!(
