@@ -402,3 +402,62 @@ async fn auth_without_a_configured_password_is_refused_and_not_counted() {
     alice.expect("* In lobby (2): wasmqq, alice").await;
     assert!(!room.users()[0].admin);
 }
+
+#[tokio::test]
+async fn a_bot_that_falls_behind_holds_up_only_the_speakers_and_loses_nothing() {
+    let (room, mut bot) = start(RoomConfig {
+        bot_queue: 2,
+        ..config()
+    })
+    .await;
+    let addr = room.local_addr();
+    let mut alice = Client::join(addr, "alice").await;
+    let mut bob = Client::join(addr, "bob").await;
+    let mut carol = Client::join(addr, "carol").await;
+    alice.until("* carol joined").await;
+    bob.until("* carol joined").await;
+    // The inbox (2) now holds alice's and bob's joins; carol's reader waits
+    // to hand over hers (she is in the room all the same).
+
+    for i in 0..5 {
+        alice.send(&format!("line {i}")).await;
+    }
+    // Each line is shown to the room first, then handed to the bot: line 0
+    // is shown, and alice's reader waits to hand it over; lines 1-4 wait
+    // unread in her socket. Nothing is dropped.
+    alice.expect_quiet().await;
+    let mut shown = Vec::new();
+    while let Ok(Some(l)) = tokio::time::timeout(Duration::from_millis(300), bob.raw_line()).await {
+        shown.push(String::from_utf8(l).unwrap());
+    }
+    assert_eq!(shown, ["<alice> line 0"]);
+
+    // The room itself is not held up: the bot's lines and /who still flow.
+    room.say("the room is alive").unwrap();
+    assert_eq!(
+        carol.until("<wasmqq> the room is alive").await,
+        ["<alice> line 0"]
+    );
+    bob.send("/who").await;
+    assert_eq!(
+        bob.until("* In lobby (4): wasmqq, alice, bob, carol").await,
+        ["<wasmqq> the room is alive"]
+    );
+
+    // The bot catches up and gets everything, in order; the room the rest.
+    let mut said = Vec::new();
+    while said.len() < 5 {
+        if let RoomEvent::Said { from, text } = event(&mut bot).await {
+            assert_eq!(from.nick, "alice");
+            said.push(text);
+        }
+    }
+    assert_eq!(
+        said,
+        (0..5).map(|i| format!("line {i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        carol.until("<alice> line 4").await,
+        ["<alice> line 1", "<alice> line 2", "<alice> line 3"]
+    );
+}
