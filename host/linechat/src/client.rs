@@ -27,6 +27,7 @@ use std::sync::Arc;
 use crate::command::Command;
 use crate::event::{RoomEvent, User};
 use crate::line::{Frame, LineReader};
+use crate::rate::Bucket;
 use crate::shutdown::Shutdown;
 use crate::state::{Kick, Line, Refused, Registered, Shared};
 use crate::writer::{self, kicked};
@@ -102,6 +103,10 @@ pub(crate) async fn run(
             bot,
             auth_failures: 0,
             joined: false,
+            bucket: shared
+                .config
+                .line_rate
+                .map(|r| Bucket::new(r, Instant::now())),
         };
         let end = client.session().await;
         debug!(?end, "connection ending");
@@ -149,6 +154,8 @@ struct Client {
     auth_failures: u32,
     /// Has a nickname (is a member).
     joined: bool,
+    /// Flood control, if configured.
+    bucket: Option<Bucket>,
 }
 
 impl Client {
@@ -286,6 +293,14 @@ impl Client {
     /// The next line, answering over-long ones; or why the connection ends.
     async fn next_line(&mut self) -> Result<String, End> {
         loop {
+            if let Some(wait) = self.bucket.as_mut().and_then(|b| b.take(Instant::now())) {
+                tokio::select! {
+                    biased;
+                    why = kicked(&mut self.kick) => return Err(End::Kicked(why)),
+                    () = self.shutdown.recv() => return Err(End::Shutdown),
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
             let frame = tokio::select! {
                 biased;
                 why = kicked(&mut self.kick) => return Err(End::Kicked(why)),

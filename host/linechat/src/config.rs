@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::nick;
+use crate::rate::LineRate;
 
 /// How a [`Room`](crate::Room) listens, names itself and bounds its clients.
 ///
@@ -48,6 +49,10 @@ pub struct RoomConfig {
     /// may let a client that never reads hold a few MiB in the kernel before
     /// its queue starts to fill; set it to bound that too.
     pub socket_send_buffer: Option<u32>,
+    /// Flood control: how fast one connection may send lines (default 20 at
+    /// once, then 10 a second; see [`LineRate`]). Excess lines are read
+    /// later, never dropped. `None` disables it.
+    pub line_rate: Option<LineRate>,
 }
 
 impl Default for RoomConfig {
@@ -64,6 +69,7 @@ impl Default for RoomConfig {
             bot_queue: 256,
             max_auth_failures: 3,
             socket_send_buffer: None,
+            line_rate: Some(LineRate::default()),
         }
     }
 }
@@ -86,6 +92,7 @@ impl fmt::Debug for RoomConfig {
             .field("bot_queue", &self.bot_queue)
             .field("max_auth_failures", &self.max_auth_failures)
             .field("socket_send_buffer", &self.socket_send_buffer)
+            .field("line_rate", &self.line_rate)
             .finish()
     }
 }
@@ -121,6 +128,14 @@ impl RoomConfig {
             return bad(
                 "socket_send_buffer",
                 "must be at least 1 (or None)".to_owned(),
+            );
+        }
+        if let Some(rate) = self.line_rate
+            && (rate.burst == 0 || rate.per_second == 0)
+        {
+            return bad(
+                "line_rate",
+                "burst and per_second must be at least 1 (or None)".to_owned(),
             );
         }
         if self.max_auth_failures == 0 {

@@ -18,6 +18,7 @@
 //! | `writer.rs` | one client's bounded outgoing queue, drained to its socket |
 //! | `client.rs` | one connection's life: nickname, commands, farewell |
 //! | `server.rs` | the accept loop and the `max_clients` gate |
+//! | `rate.rs` | flood control: a token bucket per connection |
 //! | `shutdown.rs` | the shutdown signal every task listens to |
 //! | `event.rs` | what the bot receives: [`RoomEvent`], [`User`], [`BotInbox`] |
 //! | `room.rs` | the [`Room`] handle |
@@ -41,6 +42,10 @@
 //!   A client that never reads therefore costs at most `client_queue` lines
 //!   (shared, reference-counted for broadcasts) and the kernel's socket
 //!   buffers, and never slows the room or anyone else.
+//! - **Incoming lines.** Each connection may send `line_rate.burst` lines
+//!   at once, then `line_rate.per_second`; beyond that the room reads it
+//!   more slowly (its flood waits in its own socket), so a flood reaches the
+//!   others at a rate a reader can keep up with.
 //! - **The bot's inbox.** It holds `bot_queue` events. A user's line is never
 //!   dropped on the way to the bot: when the inbox is full, the *reader of
 //!   the user who spoke* waits until the bot catches up (backpressure on that
@@ -65,6 +70,7 @@ mod error;
 mod event;
 mod line;
 mod nick;
+mod rate;
 mod room;
 mod server;
 mod shutdown;
@@ -76,4 +82,5 @@ pub use config::RoomConfig;
 pub use error::Error;
 pub use event::{BotInbox, RoomEvent, User};
 pub use nick::MAX_NICK_CHARS;
+pub use rate::LineRate;
 pub use room::Room;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{Client, WAIT, config, event, event_skipping_joins, start};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
-use wasmqq_linechat::{RoomConfig, RoomEvent};
+use wasmqq_linechat::{LineRate, RoomConfig, RoomEvent};
 
 #[tokio::test]
 async fn an_over_long_line_is_refused_and_the_connection_keeps_working() {
@@ -115,6 +115,7 @@ async fn a_client_that_never_reads_is_dropped_and_the_others_keep_up() {
     let (room, mut bot) = start(RoomConfig {
         client_queue: 64,
         socket_send_buffer: Some(8 * 1024),
+        line_rate: None, // a flood as fast as the machine goes
         ..config()
     })
     .await;
@@ -271,7 +272,11 @@ async fn a_client_that_never_chooses_a_nickname_is_closed_after_the_timeout() {
 
 #[tokio::test]
 async fn invalid_utf8_and_escape_sequences_are_never_relayed() {
-    let (room, mut bot) = start(config()).await;
+    let (room, mut bot) = start(RoomConfig {
+        line_rate: None,
+        ..config()
+    })
+    .await;
     let addr = room.local_addr();
     let mut alice = Client::join(addr, "alice").await;
 
@@ -460,4 +465,53 @@ async fn a_bot_that_falls_behind_holds_up_only_the_speakers_and_loses_nothing() 
         carol.until("<alice> line 4").await,
         ["<alice> line 1", "<alice> line 2", "<alice> line 3"]
     );
+}
+
+#[tokio::test]
+async fn a_flood_is_slowed_to_the_line_rate_and_nothing_is_lost() {
+    let rate = LineRate {
+        burst: 10,
+        per_second: 40,
+    };
+    let (room, mut bot) = start(RoomConfig {
+        line_rate: Some(rate),
+        ..config()
+    })
+    .await;
+    let addr = room.local_addr();
+    let mut reader = Client::join(addr, "reader").await;
+    let mut flooder = Client::join(addr, "flooder").await;
+    reader.expect("* flooder joined").await;
+
+    // 60 lines in one write: 10 at once, the other 50 at 40 a second.
+    let started = tokio::time::Instant::now();
+    let flood: String = (0..60).map(|i| format!("flood {i}\n")).collect();
+    flooder.send_raw(flood.as_bytes()).await;
+    for i in 0..60 {
+        reader.expect(&format!("<flooder> flood {i}")).await;
+        if i == 9 {
+            assert!(
+                started.elapsed() < Duration::from_millis(500),
+                "the burst is not delayed"
+            );
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1200),
+        "50 lines at 40/s take 1.25 s, not {took:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Nothing was dropped on the way to the bot either.
+    let mut said = 0;
+    while said < 60 {
+        if let RoomEvent::Said { .. } = event(&mut bot).await {
+            said += 1;
+        }
+    }
+    // Another member is not slowed by the flooder's bucket.
+    let mut other = Client::join(addr, "other").await;
+    reader.expect("* other joined").await;
+    other.send("quick").await;
+    reader.expect("<other> quick").await;
 }
