@@ -111,17 +111,7 @@ pub(crate) async fn run(
         let end = client.session().await;
         debug!(?end, "connection ending");
 
-        if let Some(user) = shared.leave(id, end.why())
-            && end != End::Shutdown
-        {
-            // Even a kicked user's leaving reaches the bot; only a shutdown
-            // (which ends the inbox anyway) cuts the wait short.
-            tokio::select! {
-                biased;
-                () = client.shutdown.recv() => {}
-                _ = client.bot.send(RoomEvent::Left(user)) => {}
-            }
-        }
+        let left = shared.leave(id, end.why());
         let bye = match end {
             End::Quit => Some(text::BYE_QUIT.to_owned()),
             End::NickTimeout => Some(text::bye_nick_timeout(shared.config.nick_timeout)),
@@ -132,12 +122,26 @@ pub(crate) async fn run(
         if let Some(bye) = bye {
             let _ = client.queue.try_send(Line::from(bye));
         }
-        // The last sender goes: the writer flushes and closes, within LINGER.
-        drop(client);
+        // The last sender and the read half go: the writer flushes and the
+        // socket closes, while the bot may still be taking the `Left`.
+        drop(client.queue);
+        drop(client.lines);
+        if let Some(user) = left
+            && end != End::Shutdown
+        {
+            // Even a kicked user's leaving reaches the bot; only a shutdown
+            // (which ends the inbox anyway) cuts the wait short.
+            tokio::select! {
+                biased;
+                () = client.shutdown.recv() => {}
+                _ = client.bot.send(RoomEvent::Left(user)) => {}
+            }
+        }
         if timeout(LINGER, &mut writer).await.is_err() {
             debug!("writer did not finish in time; dropped");
             writer.abort();
         }
+        shared.ended();
     }
     .instrument(span)
     .await;

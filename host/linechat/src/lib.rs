@@ -33,7 +33,9 @@
 //!   with a refusal and the rest of it, up to the next `\n`, is read and
 //!   thrown away without being kept; the connection goes on.
 //! - **Connections.** At most `max_clients` connections (with or without a
-//!   nickname yet); the next one is told `room full` and closed at once.
+//!   nickname yet, or still ending: a connection that left keeps its place
+//!   until the bot has taken its `Left`); the next one is told `room full`
+//!   and closed at once.
 //! - **Nickname time.** A connection that has not chosen a nickname within
 //!   `nick_timeout` is closed.
 //! - **Outgoing lines.** Each client has a queue of `client_queue` lines.

@@ -120,6 +120,10 @@ struct State {
     conns: BTreeMap<u64, Conn>,
     /// `nick::key(nick)` → id, for members only.
     nicks: HashMap<String, u64>,
+    /// Connections that have left the room but whose task is still ending
+    /// (handing `Left` to the bot, flushing). They keep their place under
+    /// `max_clients`, so a stuck bot cannot make ending tasks pile up.
+    ending: usize,
     closed: bool,
 }
 
@@ -189,7 +193,7 @@ impl Shared {
         if state.closed {
             return Err(Full::Closed);
         }
-        if state.conns.len() >= self.config.max_clients {
+        if state.conns.len() + state.ending >= self.config.max_clients {
             return Err(Full::Full);
         }
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -348,10 +352,12 @@ impl Shared {
 
     /// Removes connection `id`; if it was a member and the room is not
     /// shutting down, tells the others (`why` as in [`text::left`]).
-    /// Returns the user it was, if it was a member.
+    /// Returns the user it was, if it was a member. Its place under
+    /// `max_clients` stays taken until [`Shared::ended`].
     pub(crate) fn leave(&self, id: u64, why: &str) -> Option<User> {
         let mut state = self.lock();
         let conn = state.conns.remove(&id)?;
+        state.ending += 1;
         let user = conn.user(id)?;
         state.nicks.remove(&nick::key(&user.nick));
         info!(conn = id, nick = %user.nick, why, "left");
@@ -359,6 +365,12 @@ impl Shared {
             state.broadcast(&Line::from(text::left(&user.nick, why)), None);
         }
         Some(user)
+    }
+
+    /// A connection that left has finished ending: its place is free.
+    pub(crate) fn ended(&self) {
+        let mut state = self.lock();
+        state.ending = state.ending.saturating_sub(1);
     }
 
     /// The bot says `text` (one room line per line of it) to all members.

@@ -515,3 +515,56 @@ async fn a_flood_is_slowed_to_the_line_rate_and_nothing_is_lost() {
     other.send("quick").await;
     reader.expect("<other> quick").await;
 }
+
+#[tokio::test]
+async fn with_a_stuck_bot_connections_that_left_keep_their_place_until_it_catches_up() {
+    let (room, mut bot) = start(RoomConfig {
+        bot_queue: 1,
+        max_clients: 2,
+        ..config()
+    })
+    .await;
+    let addr = room.local_addr();
+    let mut alice = Client::join(addr, "alice").await; // her Joined fills the inbox
+    let mut bob = Client::join(addr, "bob").await; // his Joined waits
+    alice.expect("* bob joined").await;
+    alice.send("/quit").await; // her Left waits too
+    assert_eq!(
+        alice.expect_closed().await,
+        ["* Bye."],
+        "she is closed at once"
+    );
+    bob.expect("* alice left").await;
+
+    // Her task is still handing over `Left`: her place is not free yet, so
+    // churn against a stuck bot cannot pile up tasks.
+    let mut late = Client::connect(addr).await;
+    assert_eq!(
+        late.expect_closed().await,
+        ["* Sorry, room full (2 connections). Try again later."]
+    );
+
+    // The bot catches up: everything arrives, in order, and the place frees.
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        seen.push(match event(&mut bot).await {
+            RoomEvent::Joined(u) => format!("joined {}", u.nick),
+            RoomEvent::Left(u) => format!("left {}", u.nick),
+            other => format!("{other:?}"),
+        });
+    }
+    seen.sort();
+    assert_eq!(seen, ["joined alice", "joined bob", "left alice"]);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let mut c = Client::connect(addr).await;
+        if c.line().await.is_some_and(|l| l.starts_with("* Welcome")) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
