@@ -126,3 +126,51 @@ async fn a_bad_config_or_a_taken_port_is_an_error() {
         other => panic!("expected a config error, got {:?}", other.map(|_| ())),
     }
 }
+
+#[tokio::test]
+async fn shutdown_gives_a_member_whose_socket_is_full_only_the_linger_time() {
+    let (room, mut bot) = start(RoomConfig {
+        client_queue: 10_000,
+        socket_send_buffer: Some(4096),
+        line_rate: None,
+        ..config()
+    })
+    .await;
+    tokio::spawn(async move { while bot.recv().await.is_some() {} });
+    let addr = room.local_addr();
+    let mut reader = Client::join(addr, "reader").await;
+    // A member that never reads, with a tiny window: its kernel buffers
+    // fill and its writer blocks, while its queue (10 000) never overflows.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(1024).unwrap();
+    let mut silent = socket.connect(addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut silent, b"silent\n")
+        .await
+        .unwrap();
+    reader.expect("* silent joined").await;
+    let mut flooder = Client::join(addr, "flooder").await;
+    reader.expect("* flooder joined").await;
+    let pad = "p".repeat(200);
+    let flood: String = (0..500).map(|i| format!("{i} {pad}\n")).collect();
+    flooder.send_raw(flood.as_bytes()).await;
+    reader.until(&format!("<flooder> 499 {pad}")).await;
+    assert_eq!(
+        room.users().len(),
+        3,
+        "the silent one is still in (its queue is not full)"
+    );
+
+    let started = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), room.shutdown())
+        .await
+        .expect("shutdown completes");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "bounded by the 2 s linger: {took:?}"
+    );
+    assert_eq!(
+        reader.expect_closed().await,
+        ["* The room is shutting down. Bye."]
+    );
+}
