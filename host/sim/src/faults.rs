@@ -22,7 +22,9 @@ pub struct FaultSpec {
     /// Endpoint name: the last path segment, e.g. `poll2`, `send_qun_msg2`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    /// Answer `{"retcode":N,...}` (116 carries a new ptwebqq in `p`).
+    /// Answer `{"retcode":N,...}`. On `poll2`, 116 carries a new ptwebqq in
+    /// `p` and the old one is refused from then on; 120/121 lose the
+    /// session: its psessionid is refused until a login2 relink.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retcode: Option<i64>,
     /// Answer this HTTP status with an nginx error page.

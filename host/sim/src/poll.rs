@@ -107,7 +107,7 @@ fn look(sim: &Sim, st: &mut State, psid: &str, clientid: Option<u64>) -> Look {
     let Some(session) = login
         .session
         .as_ref()
-        .filter(|s| !psid.is_empty() && s.psessionid == psid)
+        .filter(|s| !psid.is_empty() && s.psessionid == psid && !s.lost)
     else {
         return Look::Dead;
     };

@@ -103,7 +103,8 @@ pub(crate) struct Login {
     /// check_sig was visited (ptwebqq issued).
     pub checked: bool,
     pub ptwebqq: String,
-    /// Accepted for list hashes after a 116 rotation.
+    /// The ptwebqq a poll2 `116` rotated out. Refused like any wrong value
+    /// (login2, getvfwebqq, list hashes); kept to log its use as stale.
     pub old_ptwebqq: Option<String>,
     /// The getvfwebqq value: the only usable vfwebqq.
     pub vfwebqq: String,
@@ -111,6 +112,23 @@ pub(crate) struct Login {
     pub session: Option<Session>,
     pub death: Option<Death>,
     pub status: String,
+}
+
+impl Login {
+    /// Whether `given` is the current ptwebqq; the one a `116` replaced is
+    /// refused (and logged as stale).
+    pub(crate) fn ptwebqq_is(&self, given: &str, endpoint: &str) -> bool {
+        if given == self.ptwebqq {
+            return true;
+        }
+        if self.old_ptwebqq.as_deref() == Some(given) {
+            tracing::info!(
+                endpoint,
+                "sim: stale ptwebqq (replaced by poll2 116) refused"
+            );
+        }
+        false
+    }
 }
 
 /// A channel session created by `login2`.
@@ -121,6 +139,9 @@ pub(crate) struct Session {
     /// login2's own vfwebqq (useless in SmartQQ, like on the real service).
     pub login2_vfwebqq: String,
     pub activated: bool,
+    /// A poll2 answered `120`/`121` (connection lost): every call with this
+    /// psessionid is refused until login2 relinks it.
+    pub lost: bool,
 }
 
 /// An incoming message waiting for a poll, in public terms.
@@ -164,11 +185,11 @@ impl State {
         self.login.as_ref().filter(|l| l.death.is_none())
     }
 
-    /// The alive session with this psessionid.
+    /// The alive session with this psessionid (not lost to a 120/121).
     pub(crate) fn session_ok(&self, psessionid: &str) -> bool {
         self.live_login()
             .and_then(|l| l.session.as_ref())
-            .is_some_and(|s| s.psessionid == psessionid)
+            .is_some_and(|s| s.psessionid == psessionid && !s.lost)
     }
 
     /// A fresh server-side message id.

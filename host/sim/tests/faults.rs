@@ -37,6 +37,16 @@ async fn poll2_retcode_fault_then_back_to_normal() {
     );
     arm(&c, json!({"endpoint": "poll2", "retcode": 121})).await;
     assert_eq!(poll(&c, &s).await, json!({"retcode": 121, "t": "0"}));
+    // 121 loses the session until login2 relinks it (tests/rotation.rs).
+    let v = c
+        .post_r(
+            "d1.web2.qq.com",
+            "/channel/login2",
+            &json!({"ptwebqq": s.ptwebqq, "clientid": CLIENT_ID, "psessionid": s.psessionid, "status": "online"}),
+            REFERER_D,
+        )
+        .await;
+    assert_eq!(v["retcode"], 0, "{v}");
     arm(
         &c,
         json!({"endpoint": "poll2", "retcode": 100012, "times": 2}),
@@ -284,8 +294,9 @@ async fn retcode_116_rotates_ptwebqq() {
     let p = v["p"].as_str().unwrap();
     assert_eq!(p.len(), 64);
     assert_eq!(sim.state().session.unwrap().ptwebqq, p);
-    // Lists accept the hash of the new ptwebqq (and still the old one).
-    for hash in [list_hash(BOT, p), s.hash.clone()] {
+    // Lists accept the hash of the new ptwebqq, not the old one's
+    // (more in tests/rotation.rs).
+    for (hash, retcode) in [(list_hash(BOT, p), 0), (s.hash.clone(), 100003)] {
         let v = c
             .post_r(
                 "s.web2.qq.com",
@@ -294,7 +305,7 @@ async fn retcode_116_rotates_ptwebqq() {
                 REFERER_S,
             )
             .await;
-        assert_eq!(v["retcode"], 0);
+        assert_eq!(v["retcode"], retcode);
     }
     sim.shutdown().await;
 }

@@ -34,19 +34,19 @@ pub(crate) fn getvfwebqq(sim: &Arc<Sim>, req: &Req) -> Response {
         return bad_credentials();
     };
     let ptwebqq = req.param("ptwebqq").unwrap_or_default();
-    if !ptwebqq_ok(login, ptwebqq) {
+    if !login.ptwebqq_is(ptwebqq, "getvfwebqq") {
         return bad_credentials();
     }
     http::json(json!({"retcode": 0, "result": {"vfwebqq": login.vfwebqq}}))
 }
 
-fn ptwebqq_ok(login: &Login, given: &str) -> bool {
-    given == login.ptwebqq || login.old_ptwebqq.as_deref() == Some(given)
-}
-
+/// The list hash of the current ptwebqq only (not of one a 116 replaced).
 fn hash_ok(login: &Login, qq: u64, given: &str) -> bool {
     let ok = |p: &str| list_hash(qq, p).eq_ignore_ascii_case(given);
-    ok(&login.ptwebqq) || login.old_ptwebqq.as_deref().is_some_and(ok)
+    if login.old_ptwebqq.as_deref().is_some_and(ok) && !ok(&login.ptwebqq) {
+        tracing::info!("sim: list hash of a stale ptwebqq (replaced by poll2 116) refused");
+    }
+    ok(&login.ptwebqq)
 }
 
 /// Checks Referer, `r.vfwebqq` and `r.hash` of a list call.

@@ -28,10 +28,8 @@ pub(crate) fn login2(sim: &Arc<Sim>, req: &Req) -> Response {
         Err(e) => return malformed_request("login2", &e),
     };
     let mut st = sim.state();
-    let ok = login_by_cookie(&st, req).is_some_and(|l| {
-        let p = as_string(r.get("ptwebqq"));
-        p == l.ptwebqq || l.old_ptwebqq.as_deref() == Some(p.as_str())
-    });
+    let ok = login_by_cookie(&st, req)
+        .is_some_and(|l| l.ptwebqq_is(&as_string(r.get("ptwebqq")), "login2"));
     if !ok {
         return bad_credentials();
     }
@@ -58,9 +56,13 @@ pub(crate) fn login2(sim: &Arc<Sim>, req: &Req) -> Response {
             clientid: as_u64(r.get("clientid")).unwrap_or(CLIENT_ID),
             login2_vfwebqq,
             activated: false,
+            lost: false,
         });
         tracing::info!(login = login.serial, "sim: login2 opened a session");
     } else {
+        if let Some(s) = login.session.as_mut() {
+            s.lost = false;
+        }
         tracing::info!(login = login.serial, "sim: login2 relinked the session");
     }
     let Some(s) = login.session.as_ref() else {

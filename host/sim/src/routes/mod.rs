@@ -259,6 +259,19 @@ fn fault_response(sim: &Sim, name: &str, action: &FaultAction, req: &Req) -> Res
             }
             http::json(json!({"retcode": 116, "p": p}))
         }
+        FaultAction::Retcode(code @ (120 | 121)) if name == "poll2" => {
+            // The channel connection is gone: the session stays refused
+            // until login2 relinks it (or a new login replaces it).
+            if let Some(s) = sim.state().login.as_mut().and_then(|l| l.session.as_mut()) {
+                s.lost = true;
+            }
+            sim.wake_polls();
+            if *code == 121 {
+                http::json(json!({"retcode": 121, "t": "0"}))
+            } else {
+                retcode(120)
+            }
+        }
         FaultAction::Retcode(121) => http::json(json!({"retcode": 121, "t": "0"})),
         FaultAction::Retcode(103) => error_103(),
         FaultAction::Retcode(r) => retcode(*r),

@@ -41,7 +41,7 @@ pub(crate) fn send(sim: &Arc<Sim>, endpoint: &str, req: &Req) -> Response {
     let Some(login) = st.login.as_ref().filter(|l| {
         l.session
             .as_ref()
-            .is_some_and(|s| !psid.is_empty() && s.psessionid == psid)
+            .is_some_and(|s| !psid.is_empty() && s.psessionid == psid && !s.lost)
     }) else {
         return bad_credentials();
     };
