@@ -23,7 +23,9 @@ use crate::outbox::{self, Outbox, OutboxError};
 use crate::platform::{Platform, PlatformDeliver, PlatformEvent};
 use crate::plugins::{Owners, OwnersError, Registry, SetupFn, Toggles, TogglesError, Watcher};
 use crate::runtime::abi::PluginInfo;
-use crate::runtime::host::{DueTimer, HttpFetcher, HttpSetupError, KvQuota, Services, TimerService};
+use crate::runtime::host::{
+    DueTimer, HttpFetcher, HttpSetupError, KvQuota, Services, TimerService,
+};
 use crate::runtime::{Grants, PluginSetup, Runtime, RuntimeConfig, RuntimeError};
 use crate::store::{SqliteKv, Store, StoreError};
 pub use sink::{AccountContacts, AccountOut, OutboxSink};
@@ -46,6 +48,17 @@ pub enum BotError {
         account: String,
         /// The client's error.
         source: wasmqq_webqq::Error,
+    },
+    /// An account other than WebQQ could not start (OneBot connect, line
+    /// chat listen).
+    #[error("account {account:?} ({platform}): {message}")]
+    Account {
+        /// The account.
+        account: String,
+        /// Its platform.
+        platform: &'static str,
+        /// What failed.
+        message: String,
     },
     /// The database failed.
     #[error(transparent)]
@@ -181,7 +194,14 @@ impl Bot {
             let name: Arc<str> = account.name().into();
             let dir = crate::config::account_dir(&data, &name);
             create_dir(&dir)?;
-            let platform = connect(&config, &account, name.clone(), observer.clone(), event_tx.clone()).await?;
+            let platform = connect(
+                &config,
+                &account,
+                name.clone(),
+                observer.clone(),
+                event_tx.clone(),
+            )
+            .await?;
             tracing::info!(account = %name, platform = platform.kind(), self_id = platform.self_id(), "account connected");
             let outbox = Outbox::open(
                 &dir.join(outbox::FILE_NAME),
@@ -414,6 +434,40 @@ async fn connect(
                 account: name.to_string(),
                 source,
             })?;
+            Ok(Arc::new(account))
+        }
+        AccountConfig::Onebot(a) => {
+            let fail = |message: String| BotError::Account {
+                account: name.to_string(),
+                platform: "onebot",
+                message,
+            };
+            let client_config = a
+                .client_config()
+                .map_err(|(key, why)| fail(format!("{key} {why}")))?;
+            tracing::info!(account = %name, mode = %client_config.mode.describe(), "connecting to the OneBot implementation");
+            let account = crate::platform::onebot::OnebotAccount::connect(
+                name.clone(),
+                client_config,
+                events,
+            )
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+            Ok(Arc::new(account))
+        }
+        AccountConfig::Linechat(a) => {
+            let fail = |message: String| BotError::Account {
+                account: name.to_string(),
+                platform: "linechat",
+                message,
+            };
+            let room = a
+                .room_config()
+                .map_err(|(key, why)| fail(format!("{key} {why}")))?;
+            let account =
+                crate::platform::linechat::LinechatAccount::start(name.clone(), room, events)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
             Ok(Arc::new(account))
         }
     }

@@ -58,10 +58,7 @@ impl OutboxSink {
         }
         let mut queued = 0;
         for out in self.accounts.values() {
-            queued += out
-                .outbox
-                .pending_from(origin)
-                .map_err(|e| e.to_string())?;
+            queued += out.outbox.pending_from(origin).map_err(|e| e.to_string())?;
         }
         self.budget
             .admit(origin, proactive, queued, std::time::Instant::now())
@@ -119,7 +116,13 @@ impl ReplySink for OutboxSink {
         let mut told = 0;
         for (name, out) in &self.accounts {
             for chat in out.platform.admin_chats(&self.admins) {
-                match self.enqueue(name, chat, &[Segment::Text(text.to_string())], "host", false) {
+                match self.enqueue(
+                    name,
+                    chat,
+                    &[Segment::Text(text.to_string())],
+                    "host",
+                    false,
+                ) {
                     Ok(_) => told += 1,
                     Err(e) => {
                         tracing::error!(account = %name, ?chat, "admin notice not queued: {e}")

@@ -34,7 +34,10 @@ use crate::runtime::Limits;
 use crate::runtime::abi::Capability;
 use crate::runtime::host::{HttpLimits, TimerLimits};
 
-pub use accounts::{AccountConfig, WebqqAccountConfig, account_dir};
+pub use accounts::{
+    AccountConfig, LinechatAccountConfig, OnebotAccountConfig, OnebotMode, WebqqAccountConfig,
+    account_dir,
+};
 pub use error::ConfigError;
 pub use span::Key;
 
@@ -446,7 +449,11 @@ impl Config {
             .as_deref()
             .unwrap_or(crate::dispatch::DEFAULT_ACCOUNT);
         let dir = account_dir(&self.bot.data_dir, name);
-        account.webqq.as_ref().unwrap_or(&self.webqq).client_config(&dir)
+        account
+            .webqq
+            .as_ref()
+            .unwrap_or(&self.webqq)
+            .client_config(&dir)
     }
 
     /// The settings of plugin `name`: its `[plugins.<name>]` table, or the

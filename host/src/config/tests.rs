@@ -532,15 +532,21 @@ server = "127.0.0.1:8081"
 
 #[test]
 fn bad_accounts_are_refused_with_their_key() {
-    let two_mains = parse("[[accounts]]\nplatform = \"webqq\"\n[[accounts]]\nplatform = \"webqq\"\n")
-        .unwrap_err()
-        .to_string();
-    assert!(two_mains.contains("accounts[1]") && two_mains.contains("give each account a name"), "{two_mains}");
+    let two_mains =
+        parse("[[accounts]]\nplatform = \"webqq\"\n[[accounts]]\nplatform = \"webqq\"\n")
+            .unwrap_err()
+            .to_string();
+    assert!(
+        two_mains.contains("accounts[1]") && two_mains.contains("give each account a name"),
+        "{two_mains}"
+    );
     let bad_name = parse("[[accounts]]\nname = \"a b\"\nplatform = \"webqq\"\n")
         .unwrap_err()
         .to_string();
     assert!(bad_name.contains("accounts[0].name"), "{bad_name}");
-    let unknown = parse("[[accounts]]\nplatform = \"msn\"\n").unwrap_err().to_string();
+    let unknown = parse("[[accounts]]\nplatform = \"msn\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(unknown.contains("msn"), "{unknown}");
     let typo = parse("[[accounts]]\nplatform = \"webqq\"\nnmae = \"x\"\n")
         .unwrap_err()

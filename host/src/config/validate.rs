@@ -199,6 +199,14 @@ fn accounts(config: &Config) -> Result<(), Failure> {
                 format!("account name {name:?} must be 1-32 letters, digits, _ or -"),
             ));
         }
+        let checked = match account {
+            super::AccountConfig::Webqq(_) => Ok(()),
+            super::AccountConfig::Onebot(a) => a.client_config().map(|_| ()),
+            super::AccountConfig::Linechat(a) => a.room_config().map(|_| ()),
+        };
+        if let Err((field, why)) = checked {
+            return Err((key.key(field), why));
+        }
         let name = account.name();
         if !seen.insert(name.to_string()) {
             let why = if account.configured_name().is_none() {

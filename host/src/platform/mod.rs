@@ -11,12 +11,15 @@
 //! reveals one (`sender_qq`), or the platform's own word (`sender_admin`).
 //!
 //! Each `[[accounts]]` entry of the configuration is one [`Platform`]
-//! object, made by the adapter of its `platform` (`webqq`: [`webqq`]; more
-//! follow). Adapters push their events into one channel the bot reads;
+//! object, made by the adapter of its `platform`: [`webqq`], [`onebot`]
+//! (OneBot v11, for NapCat, Lagrange and other implementations) and
+//! [`linechat`] (a line-based chat room). Adapters push their events into one channel the bot reads;
 //! every [`Incoming`] carries its account in
 //! [`ChatAddress::account`](crate::dispatch::ChatAddress::account), and
 //! each account has its own outbox and inbound journal.
 
+pub mod linechat;
+pub mod onebot;
 pub mod webqq;
 mod webqq_contacts;
 pub mod webqq_convert;

@@ -10,7 +10,8 @@ use crate::runtime::abi::{Chat, ChatKind};
 /// Schema of the `timers` table, one entry per version. `AUTOINCREMENT`
 /// keeps ids unique across restarts, so a plugin never confuses an old id
 /// with a new timer.
-const MIGRATIONS: &[&str] = &["CREATE TABLE timers (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE timers (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         plugin TEXT NOT NULL,
         due_ms INTEGER NOT NULL,
@@ -21,7 +22,8 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE timers (
     );
     CREATE INDEX timers_plugin ON timers (plugin);",
     // v2: the account the timer was scheduled on (NULL: the default one).
-    "ALTER TABLE timers ADD COLUMN account TEXT;"];
+    "ALTER TABLE timers ADD COLUMN account TEXT;",
+];
 
 /// One pending timer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +147,9 @@ mod tests {
             let b = t.insert("p", 10, "sooner", Some(chat), "main", 1).unwrap();
             assert!(t.delete(b).unwrap());
             assert!(!t.delete(b).unwrap());
-            let c = t.insert("q", 10, "sooner", Some(chat), "second", 1).unwrap();
+            let c = t
+                .insert("q", 10, "sooner", Some(chat), "second", 1)
+                .unwrap();
             assert_eq!(
                 t.all().unwrap(),
                 vec![

@@ -390,10 +390,9 @@ impl PluginState {
         let plugin = self.plugin.clone();
         let chat = self.chat;
         let account = crate::account::current();
-        let result = super::blocking(move || {
-            service.schedule(&plugin, due_ms, &payload, chat, &account)
-        })
-        .await;
+        let result =
+            super::blocking(move || service.schedule(&plugin, due_ms, &payload, chat, &account))
+                .await;
         if let Err(HostError::QuotaExceeded(why)) = &result
             && self.may_warn()
         {
@@ -442,7 +441,9 @@ mod tests {
         let svc = service(&store);
         let (tx, mut rx) = mpsc::channel(8);
         let task = svc.start(tx);
-        let id = svc.schedule("p", now_ms() + 20, "hi", None, "main").unwrap();
+        let id = svc
+            .schedule("p", now_ms() + 20, "hi", None, "main")
+            .unwrap();
         let first = rx.recv().await.unwrap();
         assert_eq!((first.plugin.as_str(), first.event.id), ("p", id));
         drop(first); // not delivered: offered again after 50 ms
