@@ -15,6 +15,12 @@
 //! | `POST /_sim/qr/confirm` | | `{"ok":true}` (latest QR logs in) |
 //!
 //! Errors are 4xx with `{"error":"…"}` naming what was wrong.
+//!
+//! With the OneBot face ([`crate::OneBotFace`]), injected messages are
+//! delivered as OneBot events (discussions are refused), `sent` also holds
+//! the OneBot sends, and `/_sim/faults` takes OneBot action names and the
+//! `onebot_drop` / `onebot_malformed_event` incidents (see
+//! [`FaultSpec`]).
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
