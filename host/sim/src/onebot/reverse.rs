@@ -18,6 +18,9 @@ use super::config::{ReverseTarget, ReverseWs};
 use super::session::{self, End, Incoming, Role};
 use crate::state::Sim;
 
+/// How long a connection attempt (TCP and handshake) may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A reverse connection that could not be made.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ReverseError {
@@ -32,6 +35,12 @@ pub(crate) enum ReverseError {
     /// A header value (the access token) cannot be sent.
     #[error("onebot reverse WebSocket: the access token is not a valid header value")]
     BadToken,
+    /// The handshake did not complete in time.
+    #[error("onebot reverse WebSocket {url}: no handshake within 10 s")]
+    Timeout {
+        /// The URL.
+        url: String,
+    },
     /// Connecting or the handshake failed.
     #[error("onebot reverse WebSocket {url}: {source}")]
     Connect {
@@ -114,11 +123,15 @@ async fn connect_once(sim: &Arc<Sim>, url: &str, role: Role) -> Result<End, Reve
         h.insert("Authorization", v);
     }
     let mut stop = sim.stop.subscribe();
+    let connect = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request));
     let ws = tokio::select! {
-        r = tokio_tungstenite::connect_async(request) => r.map_err(|source| ReverseError::Connect {
-            url: url.to_string(),
-            source,
-        })?.0,
+        r = connect => match r {
+            Ok(r) => r.map_err(|source| ReverseError::Connect {
+                url: url.to_string(),
+                source,
+            })?.0,
+            Err(_) => return Err(ReverseError::Timeout { url: url.to_string() }),
+        },
         _ = stop.changed() => return Ok(End::Shutdown),
     };
     tracing::info!(%url, role = role.header(), "onebot: reverse connection open");
