@@ -26,8 +26,21 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let population = args.next().map(PathBuf::from);
-    if let Err(e) = wasmqq_sim::serve(listen, population).await {
+    let population = match args.next().map(PathBuf::from) {
+        Some(p) => match wasmqq_sim::Population::load(&p) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        },
+        None => wasmqq_sim::Population::builtin(),
+    };
+    let config = wasmqq_sim::SimConfig {
+        population,
+        ..wasmqq_sim::SimConfig::default()
+    };
+    if let Err(e) = wasmqq_sim::serve(config, listen).await {
         eprintln!("{e}");
         std::process::exit(1);
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::Population;
+use crate::onebot::OneBotFace;
 
 /// How an idle `poll2` (nothing happened during the hold) is answered (§6.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -47,6 +48,10 @@ pub struct SimConfig {
     pub retire_http: bool,
     /// Echo the bot's own sends back through `poll2` (default false).
     pub echo_own_sends: bool,
+    /// `Some`: the simulator's face is OneBot v11 (see [`OneBotFace`]);
+    /// injected messages become OneBot events instead of poll2 answers.
+    /// Default `None`: the WebQQ face only.
+    pub onebot: Option<OneBotFace>,
 }
 
 impl Default for SimConfig {
@@ -62,6 +67,7 @@ impl Default for SimConfig {
             friend_uin_api: false,
             retire_http: false,
             echo_own_sends: false,
+            onebot: None,
         }
     }
 }

@@ -15,6 +15,12 @@
 //! | `POST /_sim/qr/confirm` | | `{"ok":true}` (latest QR logs in) |
 //!
 //! Errors are 4xx with `{"error":"…"}` naming what was wrong.
+//!
+//! With the OneBot face ([`crate::OneBotFace`]), injected messages are
+//! delivered as OneBot events (discussions are refused), `sent` also holds
+//! the OneBot sends, and `/_sim/faults` takes OneBot action names and the
+//! `onebot_drop` / `onebot_malformed_event` incidents (see
+//! [`FaultSpec`]).
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -93,6 +99,9 @@ pub struct SimState {
     pub polls_held: u32,
     /// Armed fault rules.
     pub faults_armed: usize,
+    /// Live OneBot WebSocket connections (forward and reverse).
+    #[serde(default)]
+    pub onebot_connections: usize,
 }
 
 /// The current channel session.
@@ -160,6 +169,15 @@ pub enum ControlError {
     /// A bad fault request.
     #[error("fault: {0}")]
     BadFault(String),
+    /// A discussion message while the face is OneBot v11 (which has no
+    /// discussions).
+    #[error(
+        "chat: discussions do not exist in OneBot v11 (the simulator's face is onebot); use a friend or a group"
+    )]
+    NoDiscussionsInOneBot,
+    /// A OneBot incident while the face is WebQQ.
+    #[error("fault: {0} needs the OneBot face (SimConfig::onebot / --face onebot)")]
+    NotOneBot(&'static str),
 }
 
 impl Sim {
@@ -188,6 +206,9 @@ impl Sim {
                 }
                 to
             }
+            ChatKind::Discussion if self.config.onebot.is_some() => {
+                return Err(ControlError::NoDiscussionsInOneBot);
+            }
             ChatKind::Discussion => {
                 let to = m.to.ok_or(ControlError::MissingTo("discussion"))?;
                 let d = pop
@@ -214,6 +235,7 @@ impl Sim {
             segments: parse_text(&m.text),
         });
         st.touch_recent(m.chat, if to == 0 { m.from } else { to });
+        crate::onebot::hub::pump(self, &mut st);
         drop(st);
         tracing::info!(msg_id, chat = ?m.chat, from = m.from, "sim: message queued");
         self.wake_polls();
@@ -247,6 +269,19 @@ impl Sim {
                     .ok_or(ControlError::NoSession("expire"))?;
                 l.death = Some(Death::Expired);
                 tracing::info!("sim: session expired");
+            }
+            FaultCommand::OneBotDrop => {
+                if self.config.onebot.is_none() {
+                    return Err(ControlError::NotOneBot("onebot_drop"));
+                }
+                crate::onebot::hub::drop_all(&mut st);
+            }
+            FaultCommand::OneBotMalformed(kind) => {
+                if self.config.onebot.is_none() {
+                    return Err(ControlError::NotOneBot("onebot_malformed_event"));
+                }
+                st.onebot.malformed.push_back(kind);
+                crate::onebot::hub::pump(self, &mut st);
             }
         }
         drop(st);
@@ -320,6 +355,7 @@ impl Sim {
             sent: st.sent.len(),
             polls_held: st.polls_held,
             faults_armed: st.faults.len(),
+            onebot_connections: st.onebot.connections(),
         }
     }
 }
@@ -330,7 +366,9 @@ fn error(status: StatusCode, msg: impl std::fmt::Display) -> Response {
 
 fn control_error(e: &ControlError) -> Response {
     let status = match e {
-        ControlError::NoSession(_) | ControlError::NoQrWaiting => StatusCode::CONFLICT,
+        ControlError::NoSession(_) | ControlError::NoQrWaiting | ControlError::NotOneBot(_) => {
+            StatusCode::CONFLICT
+        }
         ControlError::UnknownGroup(_) | ControlError::UnknownDiscussion(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
@@ -386,6 +424,7 @@ pub(crate) fn handle(sim: &Sim, req: &Req) -> Response {
                         FaultAction::HttpStatus(s) => json!({"http_status": s}),
                         FaultAction::Malformed => json!({"malformed": true}),
                         FaultAction::Reset => json!({"reset": true}),
+                        FaultAction::NoAnswer => json!({"no_answer": true}),
                     };
                     json!({"endpoint": f.endpoint, "action": action, "remaining": f.remaining, "deliver": f.deliver})
                 })

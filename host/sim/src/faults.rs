@@ -1,6 +1,20 @@
 //! Fault injection: scripted failures of one endpoint, and session-level
 //! incidents (kick, expiry).
 //!
+//! With the OneBot face, an `endpoint` may also be a OneBot action
+//! (`send_group_msg`, `get_login_info`, …; the `_async`/`_rate_limited`
+//! forms count as their action): `retcode` answers `failed` with that
+//! retcode, `no_answer` swallows the call (no answer frame; on HTTP the
+//! connection is reset), `reset` drops the connection that carried it,
+//! `malformed` answers invalid JSON, `http_status` answers that HTTP status
+//! on the HTTP API (a `failed` answer with that retcode on WebSocket).
+//! Two OneBot incidents stand alone: `{"onebot_drop":true}` drops every
+//! OneBot WebSocket connection at once (forward ones are reset; the
+//! reverse client reconnects after its interval), and
+//! `{"onebot_malformed_event":"invalid_json"|"unknown_post_type"}` delivers
+//! one broken event to every event consumer (kept until one is connected,
+//! then sent before queued messages).
+//!
 //! A fault rule is consumed by the next `times` requests to its endpoint,
 //! before the endpoint runs: a faulted `poll2` therefore leaves queued
 //! events in the queue (nothing is lost), and a faulted send is not
@@ -9,17 +23,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::onebot::MalformedEvent;
+use crate::onebot::actions::ACTIONS;
 use crate::routes::ENDPOINTS;
 
 /// A `POST /_sim/faults` body.
 ///
 /// Exactly one of: an endpoint rule (`endpoint` plus one of `retcode`,
-/// `http_status`, `malformed`, `reset`; optional `times`, default 1, and
-/// `deliver`), `kick`, or `expire_session`.
+/// `http_status`, `malformed`, `reset`, `no_answer`; optional `times`,
+/// default 1, and `deliver`), `kick`, `expire_session`, `onebot_drop`, or
+/// `onebot_malformed_event`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// Endpoint name: the last path segment, e.g. `poll2`, `send_qun_msg2`.
+    /// Endpoint name: the last path segment, e.g. `poll2`, `send_qun_msg2`,
+    /// or a OneBot action, e.g. `send_group_msg`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// Answer `{"retcode":N,...}`. On `poll2`, 116 carries a new ptwebqq in
@@ -36,6 +54,9 @@ pub struct FaultSpec {
     /// Drop the connection without answering.
     #[serde(default, skip_serializing_if = "is_false")]
     pub reset: bool,
+    /// OneBot actions only: never answer the call (the connection stays).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_answer: bool,
     /// How many requests the rule affects (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
@@ -48,6 +69,12 @@ pub struct FaultSpec {
     /// Expire the login and session at once.
     #[serde(default, skip_serializing_if = "is_false")]
     pub expire_session: bool,
+    /// Drop every OneBot WebSocket connection now.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub onebot_drop: bool,
+    /// Deliver one malformed OneBot event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onebot_malformed_event: Option<MalformedEvent>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -65,6 +92,8 @@ pub enum FaultAction {
     Malformed,
     /// Connection dropped.
     Reset,
+    /// No answer (OneBot actions).
+    NoAnswer,
 }
 
 /// An armed fault rule.
@@ -89,6 +118,10 @@ pub enum FaultCommand {
     Kick,
     /// Expire the session.
     ExpireSession,
+    /// Drop the OneBot connections.
+    OneBotDrop,
+    /// Deliver a malformed OneBot event.
+    OneBotMalformed(MalformedEvent),
 }
 
 impl FaultSpec {
@@ -99,34 +132,51 @@ impl FaultSpec {
             self.http_status.is_some(),
             self.malformed,
             self.reset,
+            self.no_answer,
         ]
         .iter()
         .filter(|b| **b)
         .count();
-        let incidents = usize::from(self.kick) + usize::from(self.expire_session);
+        let incidents = usize::from(self.kick)
+            + usize::from(self.expire_session)
+            + usize::from(self.onebot_drop)
+            + usize::from(self.onebot_malformed_event.is_some());
         if incidents > 0 {
             if incidents > 1 || actions > 0 || self.endpoint.is_some() {
                 return Err(
-                    "kick and expire_session stand alone (no endpoint, no other field)".into(),
+                    "kick, expire_session, onebot_drop and onebot_malformed_event stand alone (no endpoint, no other field)".into(),
                 );
             }
             return Ok(if self.kick {
                 FaultCommand::Kick
-            } else {
+            } else if self.expire_session {
                 FaultCommand::ExpireSession
+            } else if let Some(k) = self.onebot_malformed_event {
+                FaultCommand::OneBotMalformed(k)
+            } else {
+                FaultCommand::OneBotDrop
             });
         }
         let Some(endpoint) = &self.endpoint else {
             return Err("endpoint is required (or kick / expire_session)".into());
         };
-        if !ENDPOINTS.contains(&endpoint.as_str()) {
+        let onebot = ACTIONS.contains(&endpoint.as_str());
+        if !onebot && !ENDPOINTS.contains(&endpoint.as_str()) {
             return Err(format!(
-                "unknown endpoint {endpoint:?}; known: {}",
-                ENDPOINTS.join(", ")
+                "unknown endpoint {endpoint:?}; known: {}; OneBot actions: {}",
+                ENDPOINTS.join(", "),
+                ACTIONS.join(", ")
             ));
         }
         if actions != 1 {
-            return Err("give exactly one of retcode, http_status, malformed, reset".into());
+            return Err(
+                "give exactly one of retcode, http_status, malformed, reset, no_answer".into(),
+            );
+        }
+        if self.no_answer && !onebot {
+            return Err(format!(
+                "no_answer is for OneBot actions; {endpoint:?} is a WebQQ endpoint"
+            ));
         }
         let action = if let Some(r) = self.retcode {
             FaultAction::Retcode(r)
@@ -137,6 +187,8 @@ impl FaultSpec {
             FaultAction::HttpStatus(s)
         } else if self.malformed {
             FaultAction::Malformed
+        } else if self.no_answer {
+            FaultAction::NoAnswer
         } else {
             FaultAction::Reset
         };
@@ -205,6 +257,21 @@ mod tests {
         assert!(spec(r#"{"endpoint":"poll2","reset":true,"malformed":true}"#).is_err());
         assert!(spec(r#"{"kick":true,"endpoint":"poll2"}"#).is_err());
         assert!(spec(r#"{"endpoint":"poll2","reset":true,"times":0}"#).is_err());
+        assert!(spec(r#"{"endpoint":"send_group_msg","no_answer":true,"times":3}"#).is_ok());
+        assert!(spec(r#"{"endpoint":"get_login_info","retcode":1,"times":1}"#).is_ok());
+        assert!(spec(r#"{"endpoint":"poll2","no_answer":true}"#).is_err());
+        assert_eq!(
+            spec(r#"{"onebot_drop":true}"#),
+            Ok(FaultCommand::OneBotDrop)
+        );
+        assert_eq!(
+            spec(r#"{"onebot_malformed_event":"unknown_post_type"}"#),
+            Ok(FaultCommand::OneBotMalformed(
+                MalformedEvent::UnknownPostType
+            ))
+        );
+        assert!(spec(r#"{"onebot_malformed_event":"nope"}"#).is_err());
+        assert!(spec(r#"{"onebot_drop":true,"kick":true}"#).is_err());
         assert!(
             spec(r#"{"endpiont":"poll2"}"#)
                 .unwrap_err()

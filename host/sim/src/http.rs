@@ -51,6 +51,23 @@ fn split_host(authority: &str) -> (String, Option<u16>) {
     }
 }
 
+/// The lower-case host (port stripped) a request is for, from the
+/// absolute URI or the `Host` header.
+pub(crate) fn host_of(req: &axum::extract::Request) -> String {
+    let authority = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    split_host(&authority).0
+}
+
 impl Req {
     /// Reads the request (body included).
     pub(crate) async fn read(

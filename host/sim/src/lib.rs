@@ -17,6 +17,12 @@
 //! API (`/_sim/...`, see [`control`]) speaks in public numbers: QQ numbers,
 //! group numbers and discussion ids from the [`Population`].
 //!
+//! With [`SimConfig::onebot`] set, the simulator also wears a OneBot v11
+//! face (see [`onebot`]): forward WebSocket and HTTP API on the same port
+//! for any non-WebQQ Host ([`SimHandle::onebot_ws_url`],
+//! [`SimHandle::onebot_http_url`]), a reverse WebSocket client and an HTTP
+//! POST client, and injected messages delivered as OneBot events.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), wasmqq_sim::SimError> {
 //! use wasmqq_sim::{ChatKind, InjectMessage, SimConfig};
@@ -32,8 +38,7 @@
 // error, as in axum handlers; boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +56,7 @@ mod faults;
 mod http;
 mod ids;
 mod offline;
+pub mod onebot;
 mod poll;
 mod population;
 mod qr;
@@ -64,6 +70,7 @@ pub use control::{
 pub use error::SimError;
 pub use faults::{FaultAction, FaultSpec};
 pub use offline::Offline;
+pub use onebot::{HttpPost, MalformedEvent, MessageFormat, OneBotFace, ReverseTarget, ReverseWs};
 pub use population::{BUILTIN_TOML, Bot, Category, Discussion, Group, Member, Population, User};
 
 use conn::{ConnCtl, SimListener};
@@ -76,6 +83,8 @@ pub struct SimHandle {
     sim: Arc<Sim>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// The OneBot face's client tasks (reverse WebSocket, HTTP POST).
+    clients: Vec<JoinHandle<()>>,
 }
 
 /// Starts the simulator in-process on `listen` (port 0 picks a free port).
@@ -108,32 +117,28 @@ pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<SimHandle, S
         .await
     });
     tracing::info!(%addr, "WebQQ simulator listening");
+    let clients = onebot::start_clients(&sim);
+    if sim.config.onebot.is_some() {
+        tracing::info!(
+            "OneBot v11 face: forward WebSocket ws://{addr}/ (/api, /event), HTTP API http://{addr}/<action>"
+        );
+    }
     Ok(SimHandle {
         addr,
         sim,
         stop: Some(stop),
         task: Some(task),
+        clients,
     })
 }
 
-/// Runs the simulator standalone until ctrl-c (`wasmqq sim --listen ADDR
-/// [--population FILE]`); `population` defaults to the built-in one.
+/// Runs the simulator standalone until ctrl-c (`wasmqq sim`), with
+/// `config` (load a population file with [`Population::load`]).
 ///
-/// Fails when the population file is invalid, the address cannot be bound
-/// or the server stops with an error.
-pub async fn serve(listen: SocketAddr, population: Option<PathBuf>) -> Result<(), SimError> {
-    let population = match population {
-        Some(p) => Population::load(&p)?,
-        None => Population::builtin(),
-    };
-    let mut handle = start(
-        SimConfig {
-            population,
-            ..SimConfig::default()
-        },
-        listen,
-    )
-    .await?;
+/// Fails when the address cannot be bound or the server stops with an
+/// error.
+pub async fn serve(config: SimConfig, listen: SocketAddr) -> Result<(), SimError> {
+    let mut handle = start(config, listen).await?;
     let port = handle.addr.port();
     tracing::info!(
         "point the WebQQ hosts ({}) at {} and use port {port}; control API at http://{}/_sim/state",
@@ -169,6 +174,39 @@ impl SimHandle {
     /// simulator (resolve the host to [`SimHandle::addr`]'s IP).
     pub fn url(&self, host: &str, path: &str) -> String {
         format!("http://{host}:{}{path}", self.addr.port())
+    }
+
+    /// `ws://{ip}:{port}/`: the OneBot forward WebSocket (Universal); add
+    /// `api` or `event` for the split connections. An unspecified listen
+    /// address (`0.0.0.0`) gives `127.0.0.1`.
+    pub fn onebot_ws_url(&self) -> String {
+        format!("ws://{}/", self.reachable())
+    }
+
+    /// `http://{ip}:{port}`: the OneBot HTTP API root (`/<action>` below it).
+    pub fn onebot_http_url(&self) -> String {
+        format!("http://{}", self.reachable())
+    }
+
+    /// Live OneBot WebSocket connections (forward and reverse).
+    pub fn onebot_connections(&self) -> usize {
+        self.sim.state().onebot.connections()
+    }
+
+    /// Drops every OneBot WebSocket connection (`{"onebot_drop":true}`).
+    pub fn onebot_drop(&self) -> Result<(), ControlError> {
+        self.fault(&FaultSpec {
+            onebot_drop: true,
+            ..FaultSpec::default()
+        })
+    }
+
+    fn reachable(&self) -> SocketAddr {
+        let ip = match self.addr.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        };
+        SocketAddr::new(ip, self.addr.port())
     }
 
     /// The simulated world.
@@ -242,10 +280,20 @@ impl SimHandle {
         self.sim.qr_action(true)
     }
 
-    /// Stops the server: held polls end at once, in-flight requests finish
-    /// (at most 5 s), then the task is gone.
+    /// Stops the server: held polls end at once, OneBot connections and
+    /// clients close, in-flight requests finish (at most 5 s), then the
+    /// task is gone.
     pub async fn shutdown(mut self) {
         self.signal_stop();
+        for c in std::mem::take(&mut self.clients) {
+            let abort = c.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), c)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
             if tokio::time::timeout(Duration::from_secs(5), task)
@@ -260,6 +308,7 @@ impl SimHandle {
 
     fn signal_stop(&mut self) {
         self.sim.state().shutting_down = true;
+        self.sim.stop.send_replace(true);
         self.sim.wake_polls();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

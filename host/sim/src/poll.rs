@@ -129,6 +129,10 @@ fn look(sim: &Sim, st: &mut State, psid: &str, clientid: Option<u64>) -> Look {
     if !session.activated && sim.config.require_activation {
         return Look::Nothing;
     }
+    if sim.config.onebot.is_some() {
+        // The events belong to the OneBot face.
+        return Look::Nothing;
+    }
     let Some(ev) = st.events.pop_front() else {
         return Look::Nothing;
     };

@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use rand::distr::{Alphanumeric, SampleString};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use wasmqq_wire::content::Segment;
 
 use crate::SimConfig;
@@ -30,6 +30,9 @@ pub(crate) struct Sim {
     pub wake: Notify,
     /// Woken whenever the bot sends something.
     pub sent_notify: Notify,
+    /// Turns true when the simulator stops (OneBot connections and clients
+    /// end on it).
+    pub stop: watch::Sender<bool>,
 }
 
 impl Sim {
@@ -39,6 +42,7 @@ impl Sim {
             state: Mutex::new(State::default()),
             wake: Notify::new(),
             sent_notify: Notify::new(),
+            stop: watch::Sender::new(false),
         }
     }
 
@@ -177,6 +181,8 @@ pub(crate) struct State {
     pub recent: Vec<(ChatKind, u64)>,
     pub shutting_down: bool,
     pub delivered: u64,
+    /// OneBot connections and what waits for them.
+    pub onebot: crate::onebot::hub::Hub,
 }
 
 impl State {

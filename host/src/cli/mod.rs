@@ -7,7 +7,6 @@ mod run;
 mod scaffold;
 mod sim;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -36,16 +35,10 @@ enum Command {
     /// try commands against it.
     #[command(subcommand)]
     Plugin(PluginCommand),
-    /// Run the WebQQ server simulator on its own (for tools and real clients).
-    Sim {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8480")]
-        listen: SocketAddr,
-        /// Population TOML file (accounts, friends, groups); the built-in one
-        /// from config/population.toml when omitted.
-        #[arg(long)]
-        population: Option<PathBuf>,
-    },
+    /// Run the simulator on its own (for tools and real clients): the WebQQ
+    /// face by default, or the OneBot v11 face (--face onebot) for bots
+    /// such as NoneBot2 or Koishi.
+    Sim(sim::SimArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,7 +164,7 @@ impl Cli {
             Command::Plugin(PluginCommand::Build { dir, out, config }) => {
                 plugin_build::build(plugin_build::BuildArgs { dir, out, config })
             }
-            Command::Sim { listen, population } => sim::run(listen, population).await,
+            Command::Sim(args) => sim::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Run { config } => run::run(&config).await,
         }

@@ -6,6 +6,10 @@
 //! while debugging) are routed on the path alone; cookies will not work for
 //! them, since every cookie is set on a `qq.com` domain. `/_sim/...` is the
 //! control API, on any host.
+//!
+//! While the OneBot face is on, every request whose Host is *not* a WebQQ
+//! `*.qq.com` host (IP literals and `localhost` included) goes to the
+//! OneBot face instead: forward WebSocket upgrades and HTTP API calls.
 
 use std::sync::Arc;
 
@@ -18,6 +22,7 @@ use crate::conn::ConnCtl;
 use crate::control;
 use crate::faults::{self, FaultAction};
 use crate::http::{self, Req};
+use crate::onebot::{http_api, ws_server};
 use crate::poll;
 use crate::state::{Sim, hex};
 
@@ -170,6 +175,20 @@ pub(crate) async fn dispatch(
 /// Answers one request; `conn` is the connection's kill switch (`None`
 /// without a socket, as for [`crate::Offline`]).
 pub(crate) async fn route(sim: &Arc<Sim>, request: Request, conn: Option<ConnCtl>) -> Response {
+    if sim.config.onebot.is_some() {
+        let path = request.uri().path();
+        let control = path == "/_sim" || path.starts_with("/_sim/");
+        let webqq = server(&http::host_of(&request)).is_some_and(|s| s != Server::Any);
+        if !control && !webqq {
+            if ws_server::is_upgrade(&request) {
+                return ws_server::upgrade(sim, request, conn).await;
+            }
+            return match Req::read(request, conn).await {
+                Ok(req) => http_api::handle(sim, &req),
+                Err(resp) => resp,
+            };
+        }
+    }
     let req = match Req::read(request, conn).await {
         Ok(r) => r,
         Err(resp) => return resp,
@@ -233,7 +252,7 @@ async fn handle(sim: &Arc<Sim>, name: &str, req: &Req) -> Response {
 
 fn fault_response(sim: &Sim, name: &str, action: &FaultAction, req: &Req) -> Response {
     match action {
-        FaultAction::Reset => {
+        FaultAction::Reset | FaultAction::NoAnswer => {
             if let Some(c) = &req.conn {
                 c.kill();
             }

@@ -3,6 +3,8 @@
 //! full login flow.
 #![allow(dead_code)]
 
+pub mod onebot;
+
 use std::sync::Arc;
 use std::time::Duration;
 
