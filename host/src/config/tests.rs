@@ -515,8 +515,10 @@ server = "127.0.0.1:8081"
         accounts.iter().map(|a| a.name()).collect::<Vec<_>>(),
         ["main", "second"]
     );
-    let crate::config::AccountConfig::Webqq(main) = &accounts[0];
-    let crate::config::AccountConfig::Webqq(second) = &accounts[1];
+    let (AccountConfig::Webqq(main), AccountConfig::Webqq(second)) = (&accounts[0], &accounts[1])
+    else {
+        panic!("{accounts:?}");
+    };
     let main = config.webqq_client_config(main);
     let second = config.webqq_client_config(second);
     assert_eq!(main.send_interval, std::time::Duration::from_millis(100));
@@ -552,4 +554,66 @@ fn bad_accounts_are_refused_with_their_key() {
         .unwrap_err()
         .to_string();
     assert!(typo.contains("nmae"), "{typo}");
+}
+
+#[test]
+fn onebot_and_linechat_accounts_parse_and_name_what_is_missing() {
+    let config = parse(
+        r#"
+[[accounts]]
+name = "qq"
+platform = "onebot"
+mode = "ws-reverse"
+listen = "127.0.0.1:8080"
+access_token = "t"
+self_id = 123456
+
+[[accounts]]
+name = "room"
+platform = "linechat"
+listen = "127.0.0.1:7000"
+admin_password = "pw"
+"#,
+    )
+    .unwrap();
+    let (AccountConfig::Onebot(qq), AccountConfig::Linechat(room)) =
+        (&config.accounts[0], &config.accounts[1])
+    else {
+        panic!("{:?}", config.accounts);
+    };
+    let client = qq.client_config().unwrap();
+    assert_eq!(
+        client.mode,
+        wasmqq_onebot::Mode::ReverseWs {
+            listen: "127.0.0.1:8080".parse().unwrap(),
+            path: "/onebot/v11/ws".into()
+        }
+    );
+    assert_eq!(client.self_id, Some(123456));
+    assert_eq!(
+        room.room_config().unwrap().admin_password.as_deref(),
+        Some("pw")
+    );
+
+    let no_url = parse("[[accounts]]\nplatform = \"onebot\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        no_url.contains("accounts[0].url") && no_url.contains("mode = \"ws\""),
+        "{no_url}"
+    );
+    let no_listen = parse(
+        "[[accounts]]\nplatform = \"onebot\"\nmode = \"http\"\nurl = \"http://127.0.0.1:3000\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(no_listen.contains("accounts[0].listen"), "{no_listen}");
+    let bad_mode = parse("[[accounts]]\nplatform = \"onebot\"\nmode = \"carrier-pigeon\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(bad_mode.contains("carrier-pigeon"), "{bad_mode}");
+    let bad_nick = parse("[[accounts]]\nplatform = \"linechat\"\nbot_nick = \"a b\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(bad_nick.contains("accounts[0].bot_nick"), "{bad_nick}");
 }
