@@ -110,6 +110,16 @@ fn try_prints_the_plugin_actions() {
 
 #[test]
 fn demo_reads_a_script_and_prints_the_bot_replies() {
+    demo_script(&[]);
+}
+
+/// The same script over the simulator's OneBot v11 face.
+#[test]
+fn demo_over_onebot_reads_a_script_and_prints_the_bot_replies() {
+    demo_script(&["--platform", "onebot"]);
+}
+
+fn demo_script(extra: &[&str]) {
     use std::io::Write;
     let plugins = tempfile::tempdir().unwrap();
     for name in ["echo", "counter"] {
@@ -117,6 +127,7 @@ fn demo_reads_a_script_and_prints_the_bot_replies() {
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmqq"))
         .args(["demo", "--plugins", plugins.path().to_str().unwrap()])
+        .args(extra)
         .env("RUST_LOG", "off")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

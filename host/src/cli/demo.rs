@@ -16,7 +16,7 @@ use wasmqq_sim::{ChatKind, InjectMessage, Population, SentMessage, SimConfig, Si
 use wasmqq_webqq::Observer;
 
 use crate::bot::Bot;
-use crate::config::Config;
+use crate::config::{AccountConfig, Config, OnebotAccountConfig};
 use crate::runtime::abi::Capability;
 
 /// Options of `wasmqq demo`.
@@ -37,6 +37,21 @@ pub struct DemoArgs {
     /// Address of the embedded simulator.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// The protocol between the bot and the simulator: `webqq` (SmartQQ,
+    /// QR login) or `onebot` (OneBot v11 over a forward WebSocket, the
+    /// simulator playing NapCat's part). Any `[[accounts]]` of the
+    /// configuration are replaced by this one account.
+    #[arg(long, value_enum, default_value_t = DemoPlatform::Webqq)]
+    platform: DemoPlatform,
+}
+
+/// The platforms `wasmqq demo` can run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoPlatform {
+    /// The WebQQ face of the simulator.
+    Webqq,
+    /// The OneBot v11 face of the simulator.
+    Onebot,
 }
 
 /// Who speaks where.
@@ -48,9 +63,11 @@ struct Speaker {
 }
 
 pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let onebot = args.platform == DemoPlatform::Onebot;
     let sim = wasmqq_sim::start(
         SimConfig {
             qr_auto_confirm: Some(Duration::from_millis(500)),
+            onebot: onebot.then(wasmqq_sim::OneBotFace::default),
             ..SimConfig::default()
         },
         args.listen,
@@ -84,8 +101,18 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         config.bot.plugin_dir = p;
     }
     config.webqq.server = Some(sim.addr());
+    config.accounts = if onebot {
+        vec![AccountConfig::Onebot(OnebotAccountConfig {
+            url: Some(sim.onebot_ws_url()),
+            send_interval_ms: 200,
+            ..OnebotAccountConfig::default()
+        })]
+    } else {
+        Vec::new()
+    };
     eprintln!(
-        "wasmqq demo: simulated WebQQ at {}, plugins from {}",
+        "wasmqq demo: simulated {} at {}, plugins from {}",
+        if onebot { "OneBot v11 implementation" } else { "WebQQ" },
         sim.addr(),
         config.bot.plugin_dir.display()
     );
