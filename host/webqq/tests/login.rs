@@ -97,7 +97,8 @@ async fn expired_codes_are_replaced_until_confirmed() {
     // Let at least one code expire, then confirm the current one.
     tokio::time::sleep(Duration::from_millis(500)).await;
     while !connecting.is_finished() {
-        sim.post("/_sim/qr/confirm", serde_json::json!({})).await;
+        // Refused when no code is waiting (between codes, or once used).
+        let _ = sim.handle.confirm_qr();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let bot = connecting.await.unwrap();
