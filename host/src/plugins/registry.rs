@@ -243,6 +243,12 @@ impl Registry {
                 tracing::debug!(file = %file.display(), "plugin file unchanged; not reloaded");
                 return Ok(LoadOutcome::Unchanged(handle));
             }
+            // A content refused before is not compiled and started again
+            // on every event of the file (only `!reload` retries it).
+            if lock(&self.refused).get(file) == Some(&hash) {
+                tracing::debug!(file = %file.display(), "refused content unchanged; not retried");
+                return Err(LoadError::AlreadyRefused { path: file.into() });
+            }
         }
         let result = self.load_bytes(file, &bytes, &hash).await;
         match &result {
@@ -265,10 +271,8 @@ impl Registry {
             .values()
             .find(|e| e.file == file)
             .map(|e| format!("; version {} keeps serving", e.handle.info().version));
-        if let LoadError::Refused { message, .. } = e
-            && message.contains("enabled = false")
-        {
-            tracing::info!(file = %file.display(), "plugin not loaded: {message}");
+        if let LoadError::Disabled { .. } = e {
+            tracing::info!(file = %file.display(), "plugin not loaded: {e}");
             return;
         }
         tracing::error!(
@@ -294,7 +298,7 @@ impl Registry {
                 stage: "compile",
                 message: e.to_string(),
             })??;
-        let disabled = Arc::new(Mutex::new(false));
+        let disabled: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let flag = disabled.clone();
         let setup = self.setup.clone();
         let handle = self
@@ -302,12 +306,20 @@ impl Registry {
             .start_compiled(compiled, &|info| {
                 self.admit(file, hash, info)?;
                 setup(info).ok_or_else(|| {
-                    *lock(&flag) = true;
+                    *lock(&flag) = Some(info.name.clone());
                     format!("plugin \"{}\" is disabled (enabled = false)", info.name)
                 })
             })
             .await;
-        if *lock(&disabled) {
+        let disabled = lock(&disabled).take();
+        let handle = match (handle, disabled.clone()) {
+            (Err(_), Some(plugin)) => Err(LoadError::Disabled {
+                path: file.into(),
+                plugin,
+            }),
+            (handle, _) => handle,
+        };
+        if disabled.is_some() {
             // A plugin switched off in the configuration stops serving.
             let mut entries = self.entries();
             let before = entries.len();

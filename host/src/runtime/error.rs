@@ -84,6 +84,22 @@ pub enum LoadError {
         /// Why.
         message: String,
     },
+    /// The configuration switches the plugin off (`[plugins.<name>]
+    /// enabled = false`): it is not started.
+    #[error("{path}: plugin \"{plugin}\" is disabled in the configuration (enabled = false)")]
+    Disabled {
+        /// The plugin file.
+        path: PathBuf,
+        /// The plugin's name.
+        plugin: String,
+    },
+    /// This content of the file was refused before (see the error logged
+    /// then); it is not compiled again until the file changes.
+    #[error("{path}: this content was refused before; it is loaded again once the file changes")]
+    AlreadyRefused {
+        /// The plugin file.
+        path: PathBuf,
+    },
     /// `describe` returned invalid metadata.
     #[error("{path}: invalid metadata: {message}")]
     Metadata {
