@@ -112,7 +112,11 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     eprintln!(
         "wasmqq demo: simulated {} at {}, plugins from {}",
-        if onebot { "OneBot v11 implementation" } else { "WebQQ" },
+        if onebot {
+            "OneBot v11 implementation"
+        } else {
+            "WebQQ"
+        },
         sim.addr(),
         config.bot.plugin_dir.display()
     );

@@ -145,6 +145,40 @@ fn plugin_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// Account names valid and unique.
+fn accounts(config: &Config) -> Result<(), Failure> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, account) in config.accounts.iter().enumerate() {
+        let key = Key::of(&["accounts"]).index(i);
+        if let Some(name) = account.configured_name()
+            && !super::accounts::valid_name(name)
+        {
+            return Err((
+                key.key("name"),
+                format!("account name {name:?} must be 1-32 letters, digits, _ or -"),
+            ));
+        }
+        let checked = match account {
+            super::AccountConfig::Webqq(_) => Ok(()),
+            super::AccountConfig::Onebot(a) => a.client_config().map(|_| ()),
+            super::AccountConfig::Linechat(a) => a.room_config().map(|_| ()),
+        };
+        if let Err((field, why)) = checked {
+            return Err((key.key(field), why));
+        }
+        let name = account.name();
+        if !seen.insert(name.to_string()) {
+            let why = if account.configured_name().is_none() {
+                format!("a second account would be named {name:?}: give each account a name")
+            } else {
+                format!("two accounts are named {name:?}")
+            };
+            return Err((key, why));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,38 +218,4 @@ mod tests {
             assert!(plugin_name(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// Account names valid and unique.
-fn accounts(config: &Config) -> Result<(), Failure> {
-    let mut seen = std::collections::HashSet::new();
-    for (i, account) in config.accounts.iter().enumerate() {
-        let key = Key::of(&["accounts"]).index(i);
-        if let Some(name) = account.configured_name()
-            && !super::accounts::valid_name(name)
-        {
-            return Err((
-                key.key("name"),
-                format!("account name {name:?} must be 1-32 letters, digits, _ or -"),
-            ));
-        }
-        let checked = match account {
-            super::AccountConfig::Webqq(_) => Ok(()),
-            super::AccountConfig::Onebot(a) => a.client_config().map(|_| ()),
-            super::AccountConfig::Linechat(a) => a.room_config().map(|_| ()),
-        };
-        if let Err((field, why)) = checked {
-            return Err((key.key(field), why));
-        }
-        let name = account.name();
-        if !seen.insert(name.to_string()) {
-            let why = if account.configured_name().is_none() {
-                format!("a second account would be named {name:?}: give each account a name")
-            } else {
-                format!("two accounts are named {name:?}")
-            };
-            return Err((key, why));
-        }
-    }
-    Ok(())
 }
