@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::backoff::Backoff;
+use wasmqq_wire::backoff::Backoff;
 use crate::config::{Config, Mode};
 use crate::conn::ApiLink;
 use crate::contacts::{self, Contacts};

@@ -20,7 +20,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
 use crate::auth::bearer;
-use crate::backoff::Backoff;
+use wasmqq_wire::backoff::Backoff;
 use crate::client::Shared;
 use crate::config::Mode;
 use crate::conn::{self, ApiLink, ApiSide};

@@ -42,7 +42,6 @@
 
 pub mod action;
 pub mod auth;
-mod backoff;
 mod client;
 mod config;
 mod conn;

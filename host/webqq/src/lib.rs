@@ -30,7 +30,6 @@
 //! retries), `contacts` (the contact cache), `content` (the message
 //! codec), `error`.
 
-mod backoff;
 mod client;
 mod config;
 mod contacts;

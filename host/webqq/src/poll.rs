@@ -36,7 +36,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
 
-use crate::backoff::Backoff;
+use wasmqq_wire::backoff::Backoff;
 use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::events::{ChatKind, ChatRef, Event, Message, RawEvent, decode_poll_item};

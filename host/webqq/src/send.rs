@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
 
-use crate::backoff::Backoff;
+use wasmqq_wire::backoff::Backoff;
 use crate::content::{self, Segment};
 use crate::error::{Error, Result};
 use crate::events::{ChatKind, ChatRef};

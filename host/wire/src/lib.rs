@@ -6,6 +6,7 @@
 //! constants of §1, and codecs that both sides must agree on. Anything with
 //! I/O belongs to the client or the simulator.
 
+pub mod backoff;
 pub mod consts;
 pub mod content;
 pub mod hash;

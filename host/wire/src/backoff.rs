@@ -1,5 +1,6 @@
 //! Capped exponential backoff with jitter, for retrying failed requests
-//! without hammering a struggling server.
+//! without hammering a struggling server (the WebQQ client's polls and
+//! sends, the OneBot adapter's reconnects).
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use rand::Rng;
 /// A backoff sequence: `base`, `2·base`, `4·base`, … capped at `max`, each
 /// delay multiplied by a random factor in [0.5, 1.0] ("equal jitter").
 #[derive(Debug, Clone)]
-pub(crate) struct Backoff {
+pub struct Backoff {
     base: Duration,
     max: Duration,
     attempt: u32,
@@ -16,7 +17,7 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     /// A fresh sequence.
-    pub(crate) fn new(base: Duration, max: Duration) -> Backoff {
+    pub fn new(base: Duration, max: Duration) -> Backoff {
         Backoff {
             base,
             max: max.max(base),
@@ -25,7 +26,7 @@ impl Backoff {
     }
 
     /// The next delay; advances the sequence.
-    pub(crate) fn next_delay(&mut self) -> Duration {
+    pub fn next_delay(&mut self) -> Duration {
         let exp = self.attempt.min(20);
         self.attempt = self.attempt.saturating_add(1);
         let raw = self.base.saturating_mul(1u32 << exp).min(self.max);
@@ -35,12 +36,12 @@ impl Backoff {
 
     /// How many delays were handed out since the last reset.
     #[cfg(test)]
-    pub(crate) fn attempts(&self) -> u32 {
+    pub fn attempts(&self) -> u32 {
         self.attempt
     }
 
     /// Starts over after a success.
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.attempt = 0;
     }
 }
