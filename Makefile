@@ -70,14 +70,19 @@ demo: plugins
 # so the default is none: panics and failed assertions are the findings).
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= none
-FUZZ_TARGETS ?= poll2 content_roundtrip message_split ptuicb contacts sim_requests command_parse plugin_info config
+FUZZ_TARGETS ?= poll2 content_roundtrip message_split ptuicb contacts sim_requests cq_codec onebot_event linechat_input command_parse plugin_info config
 FUZZ_WORK ?= target/fuzz
 # Extra libFuzzer flags, e.g. FUZZ_ARGS=-len_control=0 for longer inputs.
 FUZZ_ARGS ?=
 FUZZ_BUILD_DIR ?= $(FUZZ_WORK)/build
+# Cargo feature flags of the fuzz crate. The default builds every target,
+# the wasmtime-heavy host ones included; FUZZ_FEATURES=--no-default-features
+# skips the host crate (then leave command_parse, plugin_info and config out
+# of FUZZ_TARGETS, they are not built).
+FUZZ_FEATURES ?=
 # 16 codegen units: a much faster build (wasmtime is in the host targets)
 # for slightly slower runs.
-FUZZ_FLAGS := -s $(FUZZ_SANITIZER) -O -a --codegen-units 16 --target-dir $(FUZZ_BUILD_DIR)
+FUZZ_FLAGS := -s $(FUZZ_SANITIZER) -O -a --codegen-units 16 --target-dir $(FUZZ_BUILD_DIR) $(FUZZ_FEATURES)
 FUZZ := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
 
 fuzz-build:

@@ -8,13 +8,18 @@
 
 /// What a line asks the room to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Command<'a> {
+pub enum Command<'a> {
     /// Say the line in the room.
     Say(&'a str),
     /// `/me action`.
     Me(&'a str),
     /// `/msg NICK text`.
-    Msg { to: &'a str, text: &'a str },
+    Msg {
+        /// The nickname (non-empty, no whitespace).
+        to: &'a str,
+        /// The text (not blank, no leading whitespace).
+        text: &'a str,
+    },
     /// `/nick NEW`.
     Nick(&'a str),
     /// `/who`.
@@ -31,7 +36,7 @@ pub(crate) enum Command<'a> {
 
 impl<'a> Command<'a> {
     /// Parses one (already sanitised) line.
-    pub(crate) fn parse(line: &'a str) -> Command<'a> {
+    pub fn parse(line: &'a str) -> Command<'a> {
         if line.trim().is_empty() {
             return Command::Nothing;
         }
@@ -46,7 +51,11 @@ impl<'a> Command<'a> {
         let trimmed = args.trim();
         match word.as_str() {
             "msg" => {
-                let (to, text) = match trimmed.split_once([' ', '\t']) {
+                // The nick ends at the first whitespace of any kind, the
+                // same notion of whitespace `trim` uses: splitting on ASCII
+                // space and tab only gave `/msg bob\u{3000}hi` (a full-width
+                // space, as an IME types it) the nick "bob\u{3000}hi".
+                let (to, text) = match trimmed.split_once(char::is_whitespace) {
                     Some((to, text)) => (to, text.trim_start()),
                     None => (trimmed, ""),
                 };
@@ -95,6 +104,28 @@ mod tests {
         assert_eq!(Command::parse("/me waves"), Command::Me("waves"));
         assert_eq!(Command::parse("/auth s3 cret"), Command::Auth("s3 cret"));
         assert_eq!(Command::parse("/quit bye all"), Command::Quit);
+    }
+
+    #[test]
+    fn a_msg_nick_ends_at_any_whitespace() {
+        // Regression (found while writing the linechat_input fuzz target):
+        // the nick was split off on ' ' and '\t' only, so a full-width or
+        // no-break space stayed inside it.
+        assert_eq!(
+            Command::parse("/msg bob\u{3000}hi there"),
+            Command::Msg {
+                to: "bob",
+                text: "hi there"
+            }
+        );
+        assert_eq!(
+            Command::parse("/msg bob\u{a0}\u{2003} hi"),
+            Command::Msg {
+                to: "bob",
+                text: "hi"
+            }
+        );
+        assert_eq!(Command::parse("/msg bob\u{3000}"), Command::Usage("msg"));
     }
 
     #[test]

@@ -86,3 +86,98 @@ pub use event::{BotInbox, RoomEvent, User};
 pub use nick::MAX_NICK_CHARS;
 pub use rate::LineRate;
 pub use room::Room;
+
+/// Entry points for the cargo-fuzz targets of `fuzz/` (`linechat_input`),
+/// not part of the crate's API: the framing ([`LineReader`](line) over
+/// chunks of bytes held in memory), the room command parser and text
+/// sanitising are private to the crate, and a fuzz target, being another
+/// crate, can only reach what is `pub`. Thin wrappers, no logic of their
+/// own beyond driving the reader; hidden from the docs and subject to
+/// change without notice.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    pub use crate::command::Command;
+    pub use crate::line::Frame;
+
+    /// Bytes the reader reads from its socket at a time.
+    pub const READ_CHUNK: usize = crate::line::READ_CHUNK;
+
+    /// What [`frames`] read.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Framed {
+        /// Every frame, up to end of stream.
+        pub frames: Vec<Frame>,
+        /// The most bytes the reader held between two frames.
+        pub peak_buffered: usize,
+    }
+
+    /// Runs the connection's line reader (limit `max`) over `chunks`, each
+    /// delivered by one read of the socket (split further if longer than a
+    /// read), to end of stream. Empty chunks are skipped (a read of 0 bytes
+    /// is end of stream).
+    pub fn frames(chunks: &[&[u8]], max: usize) -> Framed {
+        let mut reader = crate::line::LineReader::new(Chunks { chunks, at: 0 }, max);
+        let mut frames = Vec::new();
+        let mut peak_buffered = 0;
+        loop {
+            // The source is always ready, so one poll completes the read.
+            let frame = {
+                let next = std::pin::pin!(reader.next());
+                match next.poll(&mut Context::from_waker(Waker::noop())) {
+                    Poll::Ready(r) => r.expect("reading memory does not fail"),
+                    Poll::Pending => unreachable!("an in-memory source never waits"),
+                }
+            };
+            peak_buffered = peak_buffered.max(reader.buffered());
+            match frame {
+                Some(f) => frames.push(f),
+                None => break,
+            }
+        }
+        Framed {
+            frames,
+            peak_buffered,
+        }
+    }
+
+    /// [`text::sanitize`](crate::text): what the room applies to every line
+    /// it relays.
+    pub fn sanitize(s: &str) -> String {
+        crate::text::sanitize(s)
+    }
+
+    /// An in-memory socket that returns one chunk (or what fits) per read.
+    struct Chunks<'a> {
+        chunks: &'a [&'a [u8]],
+        at: usize,
+    }
+
+    impl AsyncRead for Chunks<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let this = &mut *self;
+            while let Some((first, rest)) = this.chunks.split_first() {
+                let chunk = &first[this.at..];
+                if chunk.is_empty() {
+                    this.chunks = rest;
+                    this.at = 0;
+                    continue;
+                }
+                let n = chunk.len().min(buf.remaining());
+                buf.put_slice(&chunk[..n]);
+                this.at += n;
+                break;
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+}

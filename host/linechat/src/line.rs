@@ -23,11 +23,11 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use crate::text;
 
 /// How much is read from the socket at a time.
-const READ_CHUNK: usize = 4096;
+pub(crate) const READ_CHUNK: usize = 4096;
 
 /// One unit read from a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Frame {
+pub enum Frame {
     /// A complete line, decoded and sanitised, without its line ending.
     Line(String),
     /// A line longer than the limit; it has been (or is being) discarded.
@@ -76,6 +76,12 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 return Ok(self.finish());
             }
         }
+    }
+
+    /// How many bytes are buffered between calls (for the fuzz target's
+    /// check of the bound).
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
     }
 
     /// A frame from what is buffered, if one is complete.

@@ -96,6 +96,12 @@ pub fn parse(s: &str) -> Vec<Segment> {
             .find(']')
             .and_then(|end| parse_code(&after[..end]).map(|seg| (seg, end)));
         match code {
+            // `[CQ:text,text=…]` is text too: merged with its neighbours
+            // (and dropped if empty), as the docs above promise.
+            Some((Segment::Text(t), end)) => {
+                text.push_str(&t);
+                rest = &after[end + 1..];
+            }
             Some((seg, end)) => {
                 if !text.is_empty() {
                     out.push(Segment::Text(std::mem::take(&mut text)));
@@ -242,6 +248,24 @@ mod tests {
         // Raw brackets in text are tolerated.
         assert_eq!(parse("a]b[c"), vec![Segment::text("a]b[c")]);
         assert_eq!(parse(""), vec![]);
+    }
+
+    #[test]
+    fn text_codes_merge_with_adjacent_text() {
+        // Regression (found writing the cq_codec fuzz target): a `text` CQ
+        // code came out as a segment of its own, so "a[CQ:text,text=b]"
+        // gave two adjacent texts and "[CQ:text,text=]" an empty one,
+        // against parse's docs, and parse ∘ encode ∘ parse differed from
+        // parse.
+        assert_eq!(parse("a[CQ:text,text=b]c"), vec![Segment::text("abc")]);
+        assert_eq!(parse("[CQ:text,text=]"), vec![]);
+        assert_eq!(
+            parse("[CQ:face,id=1][CQ:text,text=&#91;x&#93;][CQ:face,id=2]"),
+            vec![Segment::Face(1), Segment::text("[x]"), Segment::Face(2)]
+        );
+        let m = parse("x[CQ:text,text=]y");
+        assert_eq!(m, vec![Segment::text("xy")]);
+        assert_eq!(parse(&encode(&m)), m);
     }
 
     #[test]
