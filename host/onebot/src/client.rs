@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
-
 use wasmqq_wire::backoff::Backoff;
+
 use crate::config::{Config, Mode};
 use crate::conn::ApiLink;
 use crate::contacts::{self, Contacts};

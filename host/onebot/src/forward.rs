@@ -18,9 +18,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
+use wasmqq_wire::backoff::Backoff;
 
 use crate::auth::bearer;
-use wasmqq_wire::backoff::Backoff;
 use crate::client::Shared;
 use crate::config::Mode;
 use crate::conn::{self, ApiLink, ApiSide};

@@ -34,9 +34,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tracing::Instrument;
+use wasmqq_wire::backoff::Backoff;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
 
-use wasmqq_wire::backoff::Backoff;
 use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::events::{ChatKind, ChatRef, Event, Message, RawEvent, decode_poll_item};

@@ -21,9 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use wasmqq_wire::backoff::Backoff;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
 
-use wasmqq_wire::backoff::Backoff;
 use crate::content::{self, Segment};
 use crate::error::{Error, Result};
 use crate::events::{ChatKind, ChatRef};
