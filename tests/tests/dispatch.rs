@@ -250,3 +250,32 @@ async fn drop_in_folder_loads_replaces_and_unloads_without_restart() {
     )
     .await;
 }
+
+/// A content refused once is not compiled and started again for every
+/// event of its file: the next load of the same bytes answers at once
+/// that it was refused; new content is tried again.
+#[tokio::test]
+async fn a_refused_content_is_not_tried_again_until_it_changes() {
+    use wasmqq::runtime::LoadError;
+    let bot = TestBot::new(&[], TestBot::config()).await;
+    // Outside the watched folder, so only these calls load it.
+    let file = bot.data_dir().join("broken.wasm");
+    std::fs::write(&file, b"\0asm\x0d\0\x01\0garbage").unwrap();
+    let first = bot.registry.load_file(&file).await.err().expect("refused");
+    assert!(
+        !matches!(first, LoadError::AlreadyRefused { .. }),
+        "{first}"
+    );
+    let again = bot.registry.load_file(&file).await.err().expect("refused");
+    assert!(matches!(again, LoadError::AlreadyRefused { .. }), "{again}");
+    std::fs::write(&file, b"not wasm at all").unwrap();
+    let changed = bot.registry.load_file(&file).await.err().expect("refused");
+    assert!(
+        !matches!(changed, LoadError::AlreadyRefused { .. }),
+        "{changed}"
+    );
+    // A good plugin loads as ever.
+    let echo = bot.data_dir().join("echo.wasm");
+    std::fs::copy(wasm("echo"), &echo).unwrap();
+    assert!(bot.registry.load_file(&echo).await.is_ok());
+}

@@ -36,6 +36,17 @@ pub struct Member {
     pub role: Option<Role>,
 }
 
+impl Friend {
+    /// The name we know them by: the remark, else the nickname.
+    pub fn display_name(&self) -> &str {
+        if self.remark.is_empty() {
+            &self.nickname
+        } else {
+            &self.remark
+        }
+    }
+}
+
 impl Member {
     /// The name shown in the group: the card, else the nickname.
     pub fn display_name(&self) -> &str {

@@ -20,7 +20,7 @@ use wasmqq_webqq::Observer;
 use crate::config::{AccountConfig, Config};
 use crate::dispatch::{DispatchConfig, Dispatcher, Incoming, ReplySink};
 use crate::outbox::{self, Outbox, OutboxError};
-use crate::platform::{Platform, PlatformDeliver, PlatformEvent};
+use crate::platform::{AccountContacts, Platform, PlatformDeliver, PlatformEvent};
 use crate::plugins::{Owners, OwnersError, Registry, SetupFn, Toggles, TogglesError, Watcher};
 use crate::runtime::abi::PluginInfo;
 use crate::runtime::host::{
@@ -28,7 +28,7 @@ use crate::runtime::host::{
 };
 use crate::runtime::{Grants, PluginSetup, Runtime, RuntimeConfig, RuntimeError};
 use crate::store::{SqliteKv, Store, StoreError};
-pub use sink::{AccountContacts, AccountOut, OutboxSink};
+pub use sink::{AccountOut, OutboxSink};
 
 /// Why the bot could not start or stopped.
 #[derive(Debug, thiserror::Error)]

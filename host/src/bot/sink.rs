@@ -10,7 +10,7 @@ use crate::dispatch::{ChatAddress, Reply, ReplySink};
 use crate::outbox::{OutMessage, Outbox, OutboxError};
 use crate::platform::Platform;
 use crate::runtime::abi::{Chat, HostError, Segment};
-use crate::runtime::host::{Contact, ContactDirectory, Outbound};
+use crate::runtime::host::Outbound;
 
 /// One account's way out: its protocol and its outbox.
 #[derive(Clone)]
@@ -90,8 +90,14 @@ impl OutboxSink {
                 }
                 if r.to.account == chat.account {
                     here.push(self.message(out, r.to.chat, &r.segments, &r.origin, r.proactive));
-                } else {
-                    ReplySink::send(self, r.clone());
+                } else if let Err(e) = self.enqueue(
+                    &r.to.account,
+                    r.to.chat,
+                    &r.segments,
+                    &r.origin,
+                    r.proactive,
+                ) {
+                    tracing::error!(chat = %r.to.key, origin = %r.origin, "reply not queued: {e}");
                 }
             }
             out.outbox
@@ -185,32 +191,5 @@ impl Outbound for OutboxSink {
         self.enqueue(&account, chat, &segments, plugin, true)
             .map(|_| ())
             .map_err(HostError::Unavailable)
-    }
-}
-
-/// The `contacts` capability over every account: each look-up answers
-/// from the account of the message or timer being handled.
-pub struct AccountContacts(pub HashMap<Arc<str>, Arc<dyn ContactDirectory>>);
-
-impl AccountContacts {
-    fn current(&self) -> Result<&Arc<dyn ContactDirectory>, HostError> {
-        let account = crate::account::current();
-        self.0.get(&account).ok_or_else(|| {
-            HostError::Unavailable(format!("no contacts for the account \"{account}\""))
-        })
-    }
-}
-
-impl ContactDirectory for AccountContacts {
-    fn friends(&self) -> Result<Vec<Contact>, HostError> {
-        self.current()?.friends()
-    }
-
-    fn chats(&self) -> Result<Vec<Contact>, HostError> {
-        self.current()?.chats()
-    }
-
-    fn members(&self, chat: Chat) -> Result<Vec<Contact>, HostError> {
-        self.current()?.members(chat)
     }
 }

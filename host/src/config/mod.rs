@@ -426,11 +426,6 @@ impl Config {
         self.webqq.qr_png_path = self.bot.data_dir.join(&self.webqq.qr_png_path);
     }
 
-    /// The WebQQ client's configuration (see [`WebqqConfig::client_config`]).
-    pub fn client_config(&self) -> wasmqq_webqq::ClientConfig {
-        self.webqq.client_config(&self.bot.data_dir)
-    }
-
     /// The accounts to serve: the `[[accounts]]` entries, or the one
     /// WebQQ account of `[webqq]` when there are none.
     pub fn accounts(&self) -> Vec<AccountConfig> {

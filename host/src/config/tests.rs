@@ -358,7 +358,7 @@ fn relative_paths_resolve_against_the_file() {
     assert_eq!(config.bot.plugin_dir, PathBuf::from("/opt/plugins"));
     assert_eq!(config.webqq.qr_png_path, dir.path().join("state/qr.png"));
 
-    let client = config.client_config();
+    let client = config.webqq_client_config(&WebqqAccountConfig::default());
     assert_eq!(
         client.session_file,
         Some(dir.path().join("state/session.json"))

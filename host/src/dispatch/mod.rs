@@ -77,7 +77,7 @@ impl ChatAddress {
 
     /// An address for `chat` of `account` (see [`ChatAddress::key`]).
     pub fn on(account: Arc<str>, chat: Chat, name: Option<String>) -> ChatAddress {
-        let lane = lane_of(chat, name.as_deref());
+        let lane = chat.lane(name.as_deref());
         let key = if &*account == DEFAULT_ACCOUNT {
             lane
         } else {
@@ -94,15 +94,7 @@ impl ChatAddress {
     /// The chat within its account: `kind:name`, or `kind#id` without a
     /// name (the outbox's lane of the chat).
     pub fn lane(&self) -> String {
-        lane_of(self.chat, self.name.as_deref())
-    }
-}
-
-fn lane_of(chat: Chat, name: Option<&str>) -> String {
-    let kind = chat.kind.name();
-    match name {
-        Some(n) => format!("{kind}:{n}"),
-        None => format!("{kind}#{}", chat.id),
+        self.chat.lane(self.name.as_deref())
     }
 }
 

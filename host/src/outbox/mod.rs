@@ -139,10 +139,7 @@ impl OutMessage {
     /// The logical chat this message is queued in: `kind:name`, or
     /// `kind#id` without a name. Messages of one lane leave in order.
     pub fn lane(&self) -> String {
-        match &self.chat_name {
-            Some(name) => format!("{}:{name}", self.chat.kind.as_str()),
-            None => format!("{}#{}", self.chat.kind.as_str(), self.chat.id),
-        }
+        crate::runtime::abi::Chat::from(self.chat).lane(self.chat_name.as_deref())
     }
 }
 

@@ -24,14 +24,15 @@ pub mod webqq;
 mod webqq_contacts;
 pub mod webqq_convert;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::dispatch::Incoming;
 use crate::outbox::{Deliver, Delivery, OutMessage};
-use crate::runtime::abi::{Chat, Segment};
-use crate::runtime::host::ContactDirectory;
+use crate::runtime::abi::{Chat, HostError, Segment};
+use crate::runtime::host::{Contact, ContactDirectory};
 
 /// A boxed future of a [`Platform`] method.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -85,5 +86,32 @@ pub struct PlatformDeliver(pub Arc<dyn Platform>);
 impl Deliver for PlatformDeliver {
     async fn deliver(&self, msg: &OutMessage) -> Delivery {
         self.0.deliver(msg).await
+    }
+}
+
+/// The `contacts` capability over every account: each look-up answers
+/// from the account of the message or timer being handled.
+pub struct AccountContacts(pub HashMap<Arc<str>, Arc<dyn ContactDirectory>>);
+
+impl AccountContacts {
+    fn current(&self) -> Result<&Arc<dyn ContactDirectory>, HostError> {
+        let account = crate::account::current();
+        self.0.get(&account).ok_or_else(|| {
+            HostError::Unavailable(format!("no contacts for the account \"{account}\""))
+        })
+    }
+}
+
+impl ContactDirectory for AccountContacts {
+    fn friends(&self) -> Result<Vec<Contact>, HostError> {
+        self.current()?.friends()
+    }
+
+    fn chats(&self) -> Result<Vec<Contact>, HostError> {
+        self.current()?.chats()
+    }
+
+    fn members(&self, chat: Chat) -> Result<Vec<Contact>, HostError> {
+        self.current()?.members(chat)
     }
 }

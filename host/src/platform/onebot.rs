@@ -118,13 +118,10 @@ fn name_in(book: &onebot::Contacts, chat: Chat, user: u64) -> Option<String> {
             .get(&chat.id)
             .and_then(|g| g.members.get(&user))
             .map(|m| m.display_name().to_string()),
-        _ => book.friends.get(&user).map(|f| {
-            if f.remark.is_empty() {
-                f.nickname.clone()
-            } else {
-                f.remark.clone()
-            }
-        }),
+        _ => book
+            .friends
+            .get(&user)
+            .map(|f| f.display_name().to_string()),
     };
     name.filter(|n| !n.is_empty())
 }
@@ -223,11 +220,7 @@ impl ContactDirectory for OnebotContacts {
             .values()
             .map(|f| Contact {
                 id: f.user_id,
-                name: if f.remark.is_empty() {
-                    f.nickname.clone()
-                } else {
-                    f.remark.clone()
-                },
+                name: f.display_name().to_string(),
             })
             .collect())
     }

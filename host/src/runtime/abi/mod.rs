@@ -90,6 +90,19 @@ impl From<ChatKind> for wasmqq_webqq::ChatKind {
     }
 }
 
+impl Chat {
+    /// The chat's lane within its account, stable across logins: `kind:name`
+    /// with its display name, `kind#id` without one. The outbox orders
+    /// messages per lane; the dispatcher keys a chat's settings by it.
+    pub fn lane(self, name: Option<&str>) -> String {
+        let kind = self.kind.name();
+        match name {
+            Some(n) => format!("{kind}:{n}"),
+            None => format!("{kind}#{}", self.id),
+        }
+    }
+}
+
 impl From<wasmqq_webqq::ChatRef> for Chat {
     fn from(c: wasmqq_webqq::ChatRef) -> Chat {
         Chat {
