@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use crate::dispatch::parse::parse_command;
+use crate::dispatch::router::{self, Route};
+use crate::plugins::{Builtin, Claim, Owners, Snapshot};
 use crate::runtime::abi::{
     Action, Capability, Chat, ChatKind, CommandCall, Message, PluginInfo, Segment, TimerEvent,
 };
@@ -61,6 +62,15 @@ pub enum HarnessError {
         name: String,
         /// The plugin's commands, comma-separated, or `none`.
         known: String,
+    },
+    /// The text is one of the host's own commands (`!help`, `!reload`…),
+    /// which the bot answers itself: it never reaches a plugin.
+    #[error("{prefix}{builtin} is a built-in command of the bot; it never reaches a plugin")]
+    Builtin {
+        /// The prefix it was typed with.
+        prefix: String,
+        /// The command.
+        builtin: Builtin,
     },
     /// [`Session::command`] got text that does not start with a prefix.
     #[error("{text:?} is not a command: start it with one of {prefixes}")]
@@ -181,9 +191,14 @@ impl HarnessBuilder {
             services: Services::with_memory_kv(),
         })?;
         let handle = runtime.start(&path, self.grants, &self.config).await?;
+        // The plugin alone, with the bot's ownership rules (built-in names
+        // are the host's), routed by the bot's own router.
+        let assignment = Owners::in_memory().assign(&[Claim::of(handle.info())]);
+        let snapshot = Snapshot::build(vec![handle.clone()], assignment);
         Ok(Session {
             _runtime: runtime,
             handle,
+            snapshot,
             prefixes: self.prefixes,
             chat: Chat {
                 kind: ChatKind::Friend,
@@ -202,6 +217,7 @@ impl HarnessBuilder {
 pub struct Session {
     _runtime: Arc<Runtime>,
     handle: PluginHandle,
+    snapshot: Snapshot,
     prefixes: Vec<String>,
     chat: Chat,
     sender: u64,
@@ -303,20 +319,37 @@ impl Session {
         Ok(self.handle.call(call).await?)
     }
 
+    /// Whether the bot would call the plugin at all for `text` (a command
+    /// it serves, or text matching one of its triggers).
+    pub fn reaches_plugin(&self, text: &str) -> bool {
+        match router::route(&self.snapshot, text, &self.prefixes) {
+            Route::Command { .. } => true,
+            Route::Text(plugins) => !plugins.is_empty(),
+            Route::Builtin(..) | Route::Unknown(_) => false,
+        }
+    }
+
     /// What the bot would call for `text`, if anything.
     fn route(&mut self, text: &str) -> Result<Option<Call>, HarnessError> {
         let message = self.make_message(text);
         let info = self.handle.info();
-        if let Some(parsed) = parse_command(text, &self.prefixes) {
-            let spec = info.commands.iter().find(|c| {
-                c.name.eq_ignore_ascii_case(&parsed.name)
-                    || c.aliases
-                        .iter()
-                        .any(|a| a.eq_ignore_ascii_case(&parsed.name))
-            });
-            let Some(spec) = spec else {
+        match router::route(&self.snapshot, text, &self.prefixes) {
+            Route::Command {
+                command, parsed, ..
+            } => Ok(Some(Call::Command(CommandCall {
+                name: command.to_string(),
+                args: parsed.args,
+                raw_args: parsed.raw_args,
+                message,
+            }))),
+            Route::Text(plugins) => Ok((!plugins.is_empty()).then_some(Call::Message(message))),
+            Route::Builtin(builtin, _) => Err(HarnessError::Builtin {
+                prefix: self.prefixes.first().cloned().unwrap_or_default(),
+                builtin,
+            }),
+            Route::Unknown(parsed) => {
                 let known: Vec<&str> = info.commands.iter().map(|c| c.name.as_str()).collect();
-                return Err(HarnessError::UnknownCommand {
+                Err(HarnessError::UnknownCommand {
                     plugin: info.name.clone(),
                     name: parsed.name,
                     known: if known.is_empty() {
@@ -324,21 +357,9 @@ impl Session {
                     } else {
                         known.join(", ")
                     },
-                });
-            };
-            return Ok(Some(Call::Command(CommandCall {
-                name: spec.name.clone(),
-                args: parsed.args,
-                raw_args: parsed.raw_args,
-                message,
-            })));
+                })
+            }
         }
-        let triggered = info
-            .triggers
-            .iter()
-            .filter_map(|t| regex::Regex::new(t).ok())
-            .any(|re| re.is_match(text));
-        Ok(triggered.then_some(Call::Message(message)))
     }
 }
 

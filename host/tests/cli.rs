@@ -49,6 +49,40 @@ fn check_prints_metadata() {
 }
 
 #[test]
+fn check_compiles_once_then_loads_from_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().to_str().unwrap();
+    let file = wasm("dice");
+    let check = || wasmqq(&["plugin", "check", file.to_str().unwrap(), "--cache", dir]);
+    let first = check();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("compiled:     now"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(
+        std::fs::read_dir(cache.path()).unwrap().next().is_some(),
+        "nothing was written to the cache"
+    );
+    let second = check();
+    assert!(second.status.success(), "{}", stderr(&second));
+    let text = stdout(&second);
+    assert!(
+        text.contains("compiled:     from the component cache"),
+        "{text}"
+    );
+    assert!(text.starts_with("dice 0.1.0 — Rolls dice\n"), "{text}");
+
+    let fresh = wasmqq(&["plugin", "check", file.to_str().unwrap(), "--no-cache"]);
+    assert!(
+        stdout(&fresh).contains("compiled:     now"),
+        "{}",
+        stdout(&fresh)
+    );
+}
+
+#[test]
 fn check_explains_each_kind_of_bad_file() {
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("readme.wasm");

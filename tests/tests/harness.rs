@@ -24,6 +24,15 @@ fn commands_are_parsed_and_routed_as_in_the_bot() {
         err.to_string(),
         "plugin \"dice\" has no command \"nope\" (its commands: roll)"
     );
+    // The bot's own commands never reach a plugin, in the harness as in
+    // the bot (one router).
+    let err = dice.command("!HELP").unwrap_err();
+    assert!(matches!(err, HarnessError::Builtin { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "!help is a built-in command of the bot; it never reaches a plugin"
+    );
+    assert!(dice.message("!reload dice").is_err());
     let err = dice.command("roll 2d6").unwrap_err();
     assert!(err.to_string().contains("is not a command"), "{err}");
     // Plain chat reaches neither on-command nor on-message.

@@ -48,6 +48,8 @@ enum PluginCommand {
     Check {
         /// The plugin's `.wasm` file.
         file: PathBuf,
+        #[command(flatten)]
+        cache: plugin::CacheArgs,
     },
     /// Send messages to a plugin, without any network, and print the
     /// actions it answers with. Commands go to `on-command` (aliases
@@ -72,13 +74,8 @@ enum PluginCommand {
         /// Fail (exit status 1) unless some reply contains this text.
         #[arg(long)]
         expect: Option<String>,
-        /// Keep compiled components here (default: ~/.cache/wasmqq/components),
-        /// so a large plugin (Python) compiles only once.
-        #[arg(long, conflicts_with = "no_cache")]
-        cache: Option<PathBuf>,
-        /// Compile the plugin afresh, without the component cache.
-        #[arg(long)]
-        no_cache: bool,
+        #[command(flatten)]
+        cache: plugin::CacheArgs,
     },
     /// Create a plugin project with one command and a test.
     ///
@@ -128,7 +125,9 @@ impl Cli {
     /// Run the chosen subcommand.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Plugin(PluginCommand::Check { file }) => plugin::check(&file).await,
+            Command::Plugin(PluginCommand::Check { file, cache }) => {
+                plugin::check(&file, cache.dir()).await
+            }
             Command::Plugin(PluginCommand::Try {
                 file,
                 messages,
@@ -137,7 +136,6 @@ impl Cli {
                 config,
                 expect,
                 cache,
-                no_cache,
             }) => {
                 plugin::try_message(plugin::TryArgs {
                     file: &file,
@@ -146,7 +144,7 @@ impl Cli {
                     group,
                     config: &config,
                     expect: expect.as_deref(),
-                    cache: cache.or_else(|| (!no_cache).then(plugin::default_cache_dir).flatten()),
+                    cache: cache.dir(),
                 })
                 .await
             }

@@ -5,17 +5,44 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::dispatch::parse::parse_command;
-use crate::harness::{PluginHarness, Session, render, reply_text};
+use crate::harness::{PluginHarness, render, reply_text};
 use crate::runtime::abi::{Capability, PluginInfo};
-use crate::runtime::{Instance, PluginSetup, Runtime, RuntimeConfig};
+use crate::runtime::{Instance, Origin, PluginSetup, Runtime, RuntimeConfig};
 
-pub(super) async fn check(file: &Path) -> anyhow::Result<()> {
-    let runtime = Runtime::new(RuntimeConfig::default())?;
+/// Where `plugin check` and `plugin try` keep compiled components.
+#[derive(Debug, clap::Args)]
+pub(super) struct CacheArgs {
+    /// Keep compiled components here (default: ~/.cache/wasmqq/components),
+    /// so a large plugin (Python) compiles only once.
+    #[arg(long, conflicts_with = "no_cache")]
+    cache: Option<PathBuf>,
+    /// Compile the plugin afresh, without the component cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache folder to use, if any.
+    pub(super) fn dir(self) -> Option<PathBuf> {
+        self.cache
+            .or_else(|| (!self.no_cache).then(default_cache_dir).flatten())
+    }
+}
+
+pub(super) async fn check(file: &Path, cache: Option<PathBuf>) -> anyhow::Result<()> {
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: cache,
+        ..RuntimeConfig::default()
+    })?;
     let compiled = runtime.compile(file)?;
     let (_, info, _) =
         Instance::start(&runtime, &compiled, &|_| Ok(PluginSetup::default())).await?;
     print!("{}", describe(&info, &compiled.abi_version, &compiled.hash));
+    let origin = match compiled.origin {
+        Origin::Cached => "from the component cache",
+        Origin::Compiled => "now",
+    };
+    println!("  compiled:     {origin}");
     Ok(())
 }
 
@@ -107,7 +134,7 @@ pub(super) async fn try_message(args: TryArgs<'_>) -> anyhow::Result<()> {
             println!("> {text}");
         }
         let actions = session.message(text).await?;
-        if actions.is_empty() && !reaches_plugin(&session, text) {
+        if actions.is_empty() && !session.reaches_plugin(text) {
             bail!(
                 "{text:?} is neither a command (start it with ! or /) nor matched by a trigger of plugin \"{}\"",
                 session.info().name
@@ -128,16 +155,4 @@ pub(super) async fn try_message(args: TryArgs<'_>) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether the bot would call the plugin at all for `text`.
-fn reaches_plugin(session: &Session, text: &str) -> bool {
-    let prefixes = ["!".to_string(), "/".to_string()];
-    parse_command(text, &prefixes).is_some()
-        || session
-            .info()
-            .triggers
-            .iter()
-            .filter_map(|t| regex::Regex::new(t).ok())
-            .any(|re| re.is_match(text))
 }

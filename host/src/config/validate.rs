@@ -4,7 +4,7 @@
 
 use super::Config;
 use super::span::Key;
-use crate::plugins::BUILTIN_COMMANDS;
+use crate::plugins::Builtin;
 
 type Failure = (Key, String);
 
@@ -109,7 +109,7 @@ fn pinned_commands(config: &Config) -> Result<(), Failure> {
                 format!("{name:?} is not a command name (1-32 characters without spaces)"),
             ));
         }
-        if BUILTIN_COMMANDS.contains(&lower.as_str()) {
+        if Builtin::from_name(&lower).is_some() {
             return Err((
                 at,
                 format!("\"{lower}\" is a built-in command; it cannot be given to a plugin"),

@@ -3,36 +3,32 @@
 
 use super::parse::{ParsedCommand, is_prefix_char};
 use super::{Dispatcher, Incoming};
-use crate::plugins::{Owner, Scope, refusal_summary};
+use crate::plugins::{Builtin, Owner, Scope, refusal_summary};
 
-const ADMIN_ONLY: &[&str] = &["plugins", "enable", "disable", "reload"];
-
-/// Run a built-in command; `None` if `cmd` is not one.
+/// Run a built-in command and answer with its text.
 pub(super) async fn run(
     d: &Dispatcher,
     incoming: &Incoming,
+    builtin: Builtin,
     cmd: &ParsedCommand,
-) -> Option<String> {
+) -> String {
     let p = d.prefix();
-    let name = cmd.name.as_str();
-    if !matches!(name, "help") && !ADMIN_ONLY.contains(&name) {
-        return None;
-    }
-    if ADMIN_ONLY.contains(&name) && !d.is_admin(incoming) {
+    if builtin.admin_only() && !d.is_admin(incoming) {
         tracing::warn!(
             sender = incoming.message.sender,
             sender_qq = ?incoming.sender_qq,
-            command = name,
+            command = builtin.name(),
             "non-admin used an admin command; refused"
         );
-        return Some(format!("Sorry, {p}{name} is only for bot admins."));
+        return format!("Sorry, {p}{builtin} is only for bot admins.");
     }
-    Some(match name {
-        "help" => help(d, incoming, cmd.args.first().map(String::as_str)),
-        "plugins" => plugins(d, incoming),
-        "enable" | "disable" => toggle(d, incoming, cmd, name == "enable"),
-        _ => reload(d, cmd).await,
-    })
+    match builtin {
+        Builtin::Help => help(d, incoming, cmd.args.first().map(String::as_str)),
+        Builtin::Plugins => plugins(d, incoming),
+        Builtin::Enable => toggle(d, incoming, cmd, true),
+        Builtin::Disable => toggle(d, incoming, cmd, false),
+        Builtin::Reload => reload(d, cmd).await,
+    }
 }
 
 fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
@@ -82,14 +78,9 @@ fn help(d: &Dispatcher, incoming: &Incoming, topic: Option<&str>) -> String {
                 }
                 text
             }
-            _ => match topic {
-                "help" => format!("{p}help [command] — list commands, or explain one"),
-                "plugins" => format!("{p}plugins — list plugins with their state (admins)"),
-                "enable" | "disable" => format!(
-                    "{p}{topic} <plugin> [here|everywhere] — turn a plugin on or off in this chat or everywhere (admins)"
-                ),
-                "reload" => format!("{p}reload <plugin> — reload a plugin from its file (admins)"),
-                _ => match snapshot.refused_for(&topic.to_lowercase()) {
+            _ => match Builtin::from_name(topic) {
+                Some(builtin) => builtin.usage(p),
+                None => match snapshot.refused_for(&topic.to_lowercase()) {
                     (_, Some(Owner::Plugin { name, .. })) => format!(
                         "{p}{topic} belongs to the {name} plugin, which is not loaded right now."
                     ),

@@ -21,6 +21,7 @@ mod builtins;
 mod order;
 pub mod parse;
 pub mod ratelimit;
+pub mod router;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -34,8 +35,8 @@ use crate::runtime::abi::{Action, Capability, Chat, CommandCall, Message, Segmen
 use crate::runtime::host::DueTimer;
 use crate::runtime::{Call, CallError, PluginHandle};
 use order::Sequencer;
-use parse::parse_command;
 use ratelimit::{RateLimiter, Verdict};
+use router::Route;
 
 /// The command prefixes when the configuration names none: `!` and `/`.
 pub const DEFAULT_PREFIXES: &[&str] = &["!", "/"];
@@ -372,9 +373,11 @@ impl Dispatcher {
 
     async fn route(self: Arc<Self>, incoming: Incoming) -> Vec<Reply> {
         let text = plain_text(&incoming.message.segments);
-        let Some(parsed) = parse_command(&text, &self.prefixes) else {
-            return self.run_triggers(&incoming).await;
-        };
+        let snapshot = self.registry.snapshot();
+        let route = router::route(&snapshot, &text, &self.prefixes);
+        if let Route::Text(plugins) = route {
+            return self.run_triggers(&incoming, plugins).await;
+        }
         let verdict = self
             .limiter
             .lock()
@@ -391,19 +394,27 @@ impl Dispatcher {
             }
             Verdict::Drop => return Vec::new(),
         }
-        if let Some(text) = builtins::run(&self, &incoming, &parsed).await {
-            return vec![self.host_reply(&incoming, &text)];
-        }
-        let snapshot = self.registry.snapshot();
-        let Some((plugin, command)) = snapshot.command(&parsed.name) else {
-            let (p, name) = (self.prefix(), &parsed.name);
-            let text = match snapshot.refused_for(&name.to_lowercase()) {
-                (_, Some(Owner::Plugin { name: owner, .. })) => format!(
-                    "The command {p}{name} belongs to the {owner} plugin, which is not loaded right now."
-                ),
-                _ => format!("I don't know the command {p}{name}. Try {p}help."),
-            };
-            return vec![self.host_reply(&incoming, &text)];
+        let (plugin, command, parsed) = match route {
+            Route::Builtin(builtin, parsed) => {
+                let text = builtins::run(&self, &incoming, builtin, &parsed).await;
+                return vec![self.host_reply(&incoming, &text)];
+            }
+            Route::Unknown(parsed) => {
+                let (p, name) = (self.prefix(), &parsed.name);
+                let text = match snapshot.refused_for(&name.to_lowercase()) {
+                    (_, Some(Owner::Plugin { name: owner, .. })) => format!(
+                        "The command {p}{name} belongs to the {owner} plugin, which is not loaded right now."
+                    ),
+                    _ => format!("I don't know the command {p}{name}. Try {p}help."),
+                };
+                return vec![self.host_reply(&incoming, &text)];
+            }
+            Route::Command {
+                plugin,
+                command,
+                parsed,
+            } => (plugin, command, parsed),
+            Route::Text(_) => unreachable!("text was routed to the triggers above"),
         };
         if !self.toggles.is_enabled(plugin.name(), &incoming.chat.key) {
             tracing::debug!(plugin = plugin.name(), "plugin disabled in this chat");
@@ -418,11 +429,8 @@ impl Dispatcher {
         self.call(plugin, call, &incoming).await
     }
 
-    async fn run_triggers(&self, incoming: &Incoming) -> Vec<Reply> {
-        let text = plain_text(&incoming.message.segments);
-        let snapshot = self.registry.snapshot();
-        let plugins: Vec<&PluginHandle> = snapshot
-            .triggered(&text)
+    async fn run_triggers(&self, incoming: &Incoming, triggered: Vec<&PluginHandle>) -> Vec<Reply> {
+        let plugins: Vec<&PluginHandle> = triggered
             .into_iter()
             .filter(|p| self.toggles.is_enabled(p.name(), &incoming.chat.key))
             .filter(|p| !p.status().quarantined)

@@ -13,17 +13,19 @@
 //! `<data_dir>/commands.json` ([`Owners`]); a newcomer declaring a taken
 //! name is refused that name, and `[bot.commands]` pins owners explicitly.
 
+mod builtin;
 mod owners;
 mod registry;
 mod snapshot;
 mod toggles;
 mod watch;
 
+pub use builtin::Builtin;
 pub use owners::{
     Assignment, Claim, FILE_NAME as OWNERS_FILE, Owner, Owners, OwnersError, Refusal,
     summary as refusal_summary,
 };
 pub use registry::{LoadOutcome, NoticeFn, Registry, SetupFn, name_matches_file};
-pub use snapshot::{BUILTIN_COMMANDS, CommandTarget, Snapshot};
+pub use snapshot::{CommandTarget, Snapshot};
 pub use toggles::{Scope, Toggles, TogglesError};
 pub use watch::Watcher;

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::snapshot::BUILTIN_COMMANDS;
+use super::builtin::Builtin;
 use crate::runtime::abi::PluginInfo;
 
 /// The file name of the ownership table in the data folder.
@@ -330,7 +330,7 @@ fn decide(
     for claim in claims {
         let plugin = claim.plugin.as_str();
         for name in &claim.names {
-            let owner = if BUILTIN_COMMANDS.contains(&name.as_str()) {
+            let owner = if Builtin::from_name(name).is_some() {
                 Some(Owner::Host)
             } else if let Some(pinned) = pins.get(name) {
                 (pinned != plugin).then(|| Owner::Plugin {

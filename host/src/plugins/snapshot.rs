@@ -9,9 +9,6 @@ use std::collections::HashMap;
 use super::owners::{Assignment, Owner, Refusal};
 use crate::runtime::PluginHandle;
 
-/// Command names the host keeps for itself.
-pub const BUILTIN_COMMANDS: &[&str] = &["help", "plugins", "enable", "disable", "reload"];
-
 /// Where a command name leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandTarget {

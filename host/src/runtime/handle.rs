@@ -99,14 +99,11 @@ impl PluginHandle {
         runtime: Arc<Runtime>,
         compiled: Compiled,
         setup: PluginSetup,
-        instance: Instance,
+        mut instance: Instance,
         info: PluginInfo,
     ) -> PluginHandle {
-        // Validated at load; a set that does not compile matches nothing.
-        let triggers = super::info::compile_triggers(&info.triggers).unwrap_or_else(|e| {
-            tracing::error!(plugin = %info.name, "triggers off: {e}");
-            None
-        });
+        // Compiled once, while the metadata was validated at start.
+        let triggers = instance.take_triggers();
         let span = tracing::info_span!("plugin", plugin = %info.name);
         let log = instance.log();
         // `init` may have gone over the budget already.

@@ -4,6 +4,12 @@ use super::abi::PluginInfo;
 
 /// Check a plugin's metadata; the error names the offending field.
 pub fn validate(info: &PluginInfo) -> Result<(), String> {
+    validate_and_compile(info).map(|_| ())
+}
+
+/// [`validate`], handing back the plugin's triggers compiled into their set
+/// (`None` without triggers): the one time they are compiled for a load.
+pub(crate) fn validate_and_compile(info: &PluginInfo) -> Result<Option<regex::RegexSet>, String> {
     if !valid_name(&info.name) {
         return Err(format!(
             "name {:?} must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
@@ -26,14 +32,21 @@ pub fn validate(info: &PluginInfo) -> Result<(), String> {
             }
         }
     }
-    for (i, trigger) in info.triggers.iter().enumerate() {
-        regex::RegexBuilder::new(trigger)
-            .size_limit(TRIGGER_SIZE_LIMIT)
-            .build()
-            .map_err(|e| format!("trigger {i} ({trigger:?}) is not a valid regex: {e}"))?;
-    }
-    compile_triggers(&info.triggers)?;
-    Ok(())
+    compile_triggers(&info.triggers).map_err(|set_error| {
+        // Name the first trigger that is wrong on its own; if each is fine
+        // alone, they are too big together.
+        info.triggers
+            .iter()
+            .enumerate()
+            .find_map(|(i, trigger)| {
+                regex::RegexBuilder::new(trigger)
+                    .size_limit(TRIGGER_SIZE_LIMIT)
+                    .build()
+                    .err()
+                    .map(|e| format!("trigger {i} ({trigger:?}) is not a valid regex: {e}"))
+            })
+            .unwrap_or(set_error)
+    })
 }
 
 /// The most memory one plugin's triggers may compile to, all together

@@ -78,6 +78,9 @@ pub struct Instance {
     plugin: Arc<str>,
     limits: Limits,
     ticker: TickerHandle,
+    /// The triggers compiled while validating the metadata at start
+    /// (`None` after a rebuild, or without triggers); taken by the handle.
+    triggers: Option<regex::RegexSet>,
 }
 
 impl Instance {
@@ -146,12 +149,14 @@ impl Instance {
             .call_describe(&mut store)
             .await
             .map_err(|e| fail("describe", trap_message(&store, &e, &limits)))?;
-        if validate {
-            info::validate(&info).map_err(|message| LoadError::Metadata {
+        let triggers = if validate {
+            info::validate_and_compile(&info).map_err(|message| LoadError::Metadata {
                 path: path.into(),
                 message,
-            })?;
-        }
+            })?
+        } else {
+            None
+        };
         let plugin: Arc<str> = Arc::from(info.name.as_str());
         let setup = setup(&info).map_err(|message| LoadError::Refused {
             path: path.into(),
@@ -175,6 +180,7 @@ impl Instance {
                 plugin,
                 limits,
                 ticker,
+                triggers,
             },
             info,
             setup,
@@ -184,6 +190,11 @@ impl Instance {
     /// The plugin's name.
     pub fn name(&self) -> &str {
         &self.plugin
+    }
+
+    /// The triggers compiled at start, once (later calls get `None`).
+    pub(crate) fn take_triggers(&mut self) -> Option<regex::RegexSet> {
+        self.triggers.take()
     }
 
     /// The plugin's log budget, to keep across rebuilds.
