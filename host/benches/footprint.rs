@@ -183,6 +183,9 @@ fn memory() {
     });
     let took = t0.elapsed();
     let (rss1, anon1, file1) = rss();
+    if let Some(out) = std::env::var_os("WASMQQ_BENCH_SMAPS") {
+        let _ = std::fs::copy("/proc/self/smaps", out);
+    }
     let cold = handles
         .iter()
         .filter(|h| h.compiled().origin == Origin::Compiled)
@@ -211,6 +214,30 @@ fn memory() {
         mb(rss1.saturating_sub(rss0)),
         rss1.saturating_sub(rss0) as f64 / n as f64
     );
+    // One message to every plugin, twice: the first round pages in the code
+    // a call runs (if the load let it go), the second runs warm.
+    for round in ["first", "second"] {
+        let t0 = Instant::now();
+        rt.block_on(async {
+            for h in &handles {
+                let mut msg = message();
+                msg.segments = vec![Segment::Text(format!("{} hello", h.name()))];
+                let h = h.clone();
+                tokio::spawn(async move { h.call(Call::Message(msg)).await })
+                    .await
+                    .expect("task")
+                    .expect("call");
+            }
+        });
+        let per_call = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
+        let (rss2, anon2, file2) = rss();
+        println!(
+            "  after a {round} call to each: RSS {:.1} MB (anon {:.1}, file {:.1}); {per_call:.1} µs per call",
+            mb(rss2),
+            mb(anon2),
+            mb(file2),
+        );
+    }
     drop(handles);
 }
 

@@ -253,3 +253,36 @@ async fn compiled_components_are_cached_on_disk() {
         .unwrap();
     assert_eq!(ask(&plugin, "echo", "cached").await.unwrap(), "cached");
 }
+
+/// A plugin started from a cache entry has its image's pages given back
+/// after `init` (runtime/residency.rs): its code must still run, trap,
+/// rebuild and run again, also for a second runtime mapping the same entry
+/// and after the first runtime is gone.
+#[tokio::test]
+async fn plugins_mapped_from_the_cache_run_after_their_pages_are_released() {
+    let cache = tempfile::tempdir().unwrap();
+    let new_rt = || {
+        Runtime::new(wasmqq::runtime::RuntimeConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let first = new_rt();
+    // Compiled now, then mapped back from the entry just written.
+    let compiled = first.start(wasm("hostile"), Grants::NONE, "{}").await.unwrap();
+    assert_eq!(compiled.compiled().origin, Origin::Compiled);
+    let second = new_rt();
+    let cached = second.start(wasm("hostile"), Grants::NONE, "{}").await.unwrap();
+    assert_eq!(cached.compiled().origin, Origin::Cached);
+    for plugin in [&compiled, &cached] {
+        assert_eq!(ask(plugin, "ok", "").await.unwrap(), "ok");
+        let err = ask(plugin, "panic", "").await.unwrap_err();
+        assert!(err.to_string().contains("trapped"), "{err}");
+        // Rebuilt from the same (released) image.
+        assert_eq!(ask(plugin, "ok", "").await.unwrap(), "ok");
+    }
+    drop(compiled);
+    drop(first);
+    assert_eq!(ask(&cached, "ok", "").await.unwrap(), "ok");
+}

@@ -69,17 +69,18 @@ impl ComponentCache {
 
     /// Load `bytes` as a component: from the cache when present and valid,
     /// otherwise compiled and then stored. Cache I/O problems are logged and
-    /// never fail the load.
+    /// never fail the load. The flag says whether the component's image is
+    /// mapped from its cache file (else it is in anonymous memory).
     pub fn load(
         &self,
         engine: &Engine,
         content_hash: &str,
         bytes: &[u8],
-    ) -> wasmtime::Result<(Component, Origin)> {
+    ) -> wasmtime::Result<(Component, Origin, bool)> {
         let path = self.path_for(content_hash);
         if path.exists() {
             match map(engine, &path) {
-                Ok(component) => return Ok((component, Origin::Cached)),
+                Ok(component) => return Ok((component, Origin::Cached, true)),
                 Err(e) => tracing::warn!(
                     path = %path.display(),
                     "discarding unusable cached component: {e:#}"
@@ -89,12 +90,12 @@ impl ComponentCache {
         let component = Component::new(engine, bytes)?;
         if let Err(e) = self.store(&path, &component) {
             tracing::warn!(path = %path.display(), "cannot write component cache: {e}");
-            return Ok((component, Origin::Compiled));
+            return Ok((component, Origin::Compiled, false));
         }
         // Use the mapped copy, so the compiled code is not kept in memory.
         match map(engine, &path) {
-            Ok(mapped) => Ok((mapped, Origin::Compiled)),
-            Err(_) => Ok((component, Origin::Compiled)),
+            Ok(mapped) => Ok((mapped, Origin::Compiled, true)),
+            Err(_) => Ok((component, Origin::Compiled, false)),
         }
     }
 

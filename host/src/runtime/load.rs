@@ -22,6 +22,9 @@ pub struct Compiled {
     pub hash: String,
     /// Whether it was compiled now or loaded from the cache.
     pub origin: Origin,
+    /// Whether its compiled image is mapped from a cache file (see
+    /// [`super::residency`]).
+    pub(crate) mapped: bool,
 }
 
 impl Compiled {
@@ -96,9 +99,9 @@ impl Runtime {
         let compiled = match &self.cache {
             Some(cache) => cache.load(&self.engine, &hash, bytes),
             None => wasmtime::component::Component::new(&self.engine, bytes)
-                .map(|c| (c, Origin::Compiled)),
+                .map(|c| (c, Origin::Compiled, false)),
         };
-        let (component, origin) = compiled.map_err(|e| LoadError::Compile {
+        let (component, origin, mapped) = compiled.map_err(|e| LoadError::Compile {
             path: path.into(),
             message: format!("{e:#}"),
         })?;
@@ -120,6 +123,7 @@ impl Runtime {
             abi_version,
             hash,
             origin,
+            mapped,
         })
     }
 }

@@ -27,6 +27,7 @@ mod instance;
 mod limits;
 mod load;
 mod logstream;
+mod residency;
 mod state;
 
 use std::path::PathBuf;
@@ -156,6 +157,9 @@ impl Runtime {
         setup: &ChooseSetup<'_>,
     ) -> Result<PluginHandle, LoadError> {
         let (instance, info, setup) = Instance::start(self, &compiled, setup).await?;
+        if compiled.mapped {
+            residency::release_image(compiled.pre.instance_pre().component());
+        }
         tracing::debug!(
             plugin = %info.name,
             version = %info.version,
