@@ -348,7 +348,14 @@ fn on_message(c: &mut Criterion) {
 fn instantiate(c: &mut Criterion) {
     let rt = tokio_rt();
     let path = wasm_path(PLUGIN);
-    let runtime = runtime();
+    // With a component cache, so that fresh components (`host-first`
+    // below) are cheap to make.
+    let cache = tempfile::tempdir().expect("temp dir");
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
     let compiled = runtime.compile(&path).expect("compile");
     let component = Component::from_file(runtime.engine(), &path).expect("component");
     let raw = raw_pre(runtime.engine(), &component);
@@ -377,6 +384,54 @@ fn instantiate(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The same two paths interleaved (see `on_message`). `host` reuses the
+    // metadata validated by the component's first instance, as a rebuild
+    // after a fault does; `host-first` is a component's first start, which
+    // also compiles its triggers (a fresh `Compiled` each time).
+    const ROUNDS: usize = 60;
+    const BATCH: usize = 40;
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let per = |start: Instant| start.elapsed().as_nanos() as f64 / BATCH as f64;
+    for round in 0..ROUNDS {
+        times[0].push(rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                black_box(host_start(&runtime, &compiled).await);
+            }
+            per(start)
+        }));
+        times[1].push(rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                black_box(raw_start(runtime.engine(), &raw).await);
+            }
+            per(start)
+        }));
+        if round % 6 == 0 {
+            // Fresh components are costly to make: sample this path less.
+            let batch: Vec<Compiled> = (0..BATCH)
+                .map(|_| runtime.compile(&path).expect("load from the cache"))
+                .collect();
+            times[2].push(rt.block_on(async {
+                let start = Instant::now();
+                for c in &batch {
+                    black_box(host_start(&runtime, c).await);
+                }
+                per(start)
+            }));
+        }
+    }
+    let [host, raw, first] = times.map(median);
+    println!(
+        "\ninterleaved medians ({ROUNDS} rounds of {BATCH} starts per path): \
+         host {:.1} µs ({:.2}x raw), wasmtime-raw {:.1} µs, host-first {:.1} µs ({:.2}x raw)",
+        host / 1e3,
+        host / raw,
+        raw / 1e3,
+        first / 1e3,
+        first / raw,
+    );
 }
 
 fn load(c: &mut Criterion) {

@@ -14,7 +14,7 @@ use super::grants::Grants;
 use super::host::log_budget::PluginLog;
 use super::load::Compiled;
 use super::state::PluginState;
-use super::{Limits, Runtime, info};
+use super::{Limits, Runtime};
 
 /// What the configuration gives a plugin: its grants and its `init`
 /// configuration (a JSON object).
@@ -150,7 +150,7 @@ impl Instance {
             .await
             .map_err(|e| fail("describe", trap_message(&store, &e, &limits)))?;
         let triggers = if validate {
-            info::validate_and_compile(&info).map_err(|message| LoadError::Metadata {
+            compiled.validate(&info).map_err(|message| LoadError::Metadata {
                 path: path.into(),
                 message,
             })?

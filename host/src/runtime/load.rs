@@ -1,15 +1,22 @@
 //! Turning a `.wasm` file into a linked, ready-to-instantiate plugin.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use wasmtime::component::Component;
 
 use super::Runtime;
-use super::abi::{self, v0_1_0::PluginPre};
+use super::abi::{self, PluginInfo, v0_1_0::PluginPre};
 use super::cache::{Origin, content_hash};
 use super::error::LoadError;
 use super::state::PluginState;
+
+/// A component's metadata as validated once, with its triggers compiled:
+/// every later instance that describes itself the same way reuses them.
+pub(crate) struct Validated {
+    pub(crate) info: PluginInfo,
+    pub(crate) triggers: Option<regex::RegexSet>,
+}
 
 /// A compiled and linked plugin component, from which instances are made.
 #[derive(Clone)]
@@ -25,12 +32,32 @@ pub struct Compiled {
     /// Whether its compiled image is mapped from a cache file (see
     /// [`super::residency`]).
     pub(crate) mapped: bool,
+    /// The metadata the first instance described, validated (shared by
+    /// clones).
+    pub(crate) validated: Arc<OnceLock<Arc<Validated>>>,
 }
 
 impl Compiled {
     /// The file it was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Validate the metadata an instance described and compile its
+    /// triggers, once per component: an instance describing itself as the
+    /// first one did gets the first one's triggers back.
+    pub(crate) fn validate(&self, info: &PluginInfo) -> Result<Option<regex::RegexSet>, String> {
+        if let Some(done) = self.validated.get()
+            && done.info == *info
+        {
+            return Ok(done.triggers.clone());
+        }
+        let triggers = super::info::validate_and_compile(info)?;
+        let _ = self.validated.set(Arc::new(Validated {
+            info: info.clone(),
+            triggers: triggers.clone(),
+        }));
+        Ok(triggers)
     }
 }
 
@@ -124,6 +151,7 @@ impl Runtime {
             hash,
             origin,
             mapped,
+            validated: Arc::default(),
         })
     }
 }
