@@ -767,6 +767,165 @@ fn e2e() {
     echo.row("`!echo N` command");
 }
 
+// ---------------------------------------------------------------------
+// End to end, steady: the bot's own CPU per reply, and latency at 20 msg/s
+// ---------------------------------------------------------------------
+
+/// Messages per CPU measurement, and the paced run's rate and length.
+const STEADY_CPU_MESSAGES: usize = 2000;
+const STEADY_RATE_HZ: u64 = 20;
+const STEADY_PACED: usize = 600;
+
+/// CPU nanoseconds of this process's threads, split into the bot's and
+/// the rest (threads named `sim-*` and `drive-*`, and the main thread).
+fn bot_cpu_ns() -> u64 {
+    let main = std::process::id().to_string();
+    let mut bot = 0;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let dir = task.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let comm = comm.trim();
+        if comm.starts_with("sim-") || comm.starts_with("drive-") {
+            continue;
+        }
+        if task.file_name().to_str() == Some(main.as_str()) {
+            continue;
+        }
+        bot += std::fs::read_to_string(dir.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+            .unwrap_or(0);
+    }
+    bot
+}
+
+fn named_rt(name: &'static str, workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The simulator on a runtime of its own (threads `sim-*`), the bot on
+/// another (its threads keep tokio's names, plus the epoch ticker and the
+/// outbox's), driven from a third (`drive-*`), so the bot's CPU can be
+/// read off its threads alone.
+fn steady() {
+    let sim_rt = named_rt("sim-worker", 1);
+    let bot_rt = named_rt("tokio-runtime-worker", 2);
+    let drive = named_rt("drive-worker", 1);
+    let sim = sim_rt
+        .block_on(wasmqq_sim::start(
+            SimConfig {
+                qr_auto_confirm: Some(Duration::from_millis(100)),
+                poll_hold: Duration::from_secs(5),
+                ..SimConfig::default()
+            },
+            "127.0.0.1:0".parse().expect("address"),
+        ))
+        .expect("simulator");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.bot.data_dir = temp.path().join("data");
+    config.bot.plugin_dir = folder(temp.path(), "plugins", &["echo.wasm"]);
+    config.webqq.server = Some(sim.addr());
+    config.webqq.send_interval_ms = E2E_SEND_INTERVAL_MS;
+    config.rate_limit.user_cooldown_ms = 0;
+    config.rate_limit.chat_cooldown_ms = 0;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let bot_task = bot_rt.spawn(async move {
+        let bot = Bot::start(config, Observer::silent())
+            .await
+            .expect("bot starts");
+        bot.run(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let plain: fn(usize) -> String = plain_text;
+    drive.block_on(async {
+        for n in 0..200 {
+            clear_sent(&sim).await;
+            inject(&sim, n, echo_command);
+            next_reply(&sim).await;
+        }
+        println!("\n{}", format_args!(
+            "end to end, the bot's own CPU (threads of its runtime, the epoch ticker, the outbox;              not the simulator's nor the driver's), {STEADY_CPU_MESSAGES} messages per run"
+        ));
+        // Plain text no plugin handles: what receiving alone costs.
+        for (label, text, replies) in [
+            ("plain text, no reply (receive only)", plain, false),
+            ("`!echo N` → reply", echo_command as fn(usize) -> String, true),
+        ] {
+            let mut per = Vec::new();
+            for _ in 0..3 {
+                clear_sent(&sim).await;
+                let received0 = sim.state().delivered_events as usize;
+                let cpu0 = bot_cpu_ns();
+                for n in 0..STEADY_CPU_MESSAGES {
+                    inject(&sim, n, text);
+                }
+                if replies {
+                    burst_done(&sim, STEADY_CPU_MESSAGES).await;
+                } else {
+                    // No reply to wait for: wait until the client fetched them all.
+                    let deadline = Instant::now() + Duration::from_secs(60);
+                    while (sim.state().delivered_events as usize) < received0 + STEADY_CPU_MESSAGES {
+                        assert!(Instant::now() < deadline, "the client stopped fetching");
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    // Let the dispatcher finish the last ones.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                per.push((bot_cpu_ns() - cpu0) as f64 / STEADY_CPU_MESSAGES as f64);
+            }
+            let mut sorted = per.clone();
+            sorted.sort_by(f64::total_cmp);
+            println!(
+                "  {label:<40} {:.3} ms CPU per message (median of 3 runs: {})",
+                sorted[1] / 1e6,
+                per.iter().map(|p| format!("{:.3}", p / 1e6)).collect::<Vec<_>>().join(", ")
+            );
+        }
+
+        println!("\n{}", format_args!(
+            "end to end at {STEADY_RATE_HZ} msg/s: {STEADY_PACED} `!echo N`, one every {} ms,              inject → the reply in the simulator's sent list",
+            1000 / STEADY_RATE_HZ
+        ));
+        let mut latencies = Vec::with_capacity(STEADY_PACED);
+        let mut tick = tokio::time::interval(Duration::from_millis(1000 / STEADY_RATE_HZ));
+        for n in 0..STEADY_PACED {
+            tick.tick().await;
+            clear_sent(&sim).await;
+            let start = Instant::now();
+            inject(&sim, n, echo_command);
+            let (at, got) = next_reply(&sim).await;
+            assert_eq!(got, n, "reply to another message");
+            latencies.push(at - start);
+        }
+        latencies.sort();
+        println!(
+            "  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+            us(percentile(&latencies, 50.0)),
+            us(percentile(&latencies, 90.0)),
+            us(percentile(&latencies, 99.0)),
+            us(percentile(&latencies, 99.9)),
+            us(*latencies.last().expect("latencies")),
+        );
+        let slow = latencies.iter().filter(|l| **l > Duration::from_millis(5)).count();
+        println!("  replies over 5 ms: {slow} of {STEADY_PACED}");
+    });
+    let _ = stop.send(());
+    let _ = bot_rt.block_on(bot_task);
+    sim_rt.block_on(sim.shutdown());
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.iter().any(|a| a == "--bench") {
@@ -783,6 +942,9 @@ fn main() {
     }
     if wanted("e2e") {
         e2e();
+    }
+    if wanted("steady") {
+        steady();
     }
     println!("\ntotal {:.0} s", start.elapsed().as_secs_f64());
 }

@@ -241,6 +241,50 @@ fn memory() {
     drop(handles);
 }
 
+/// A cold start of N plugins (empty component cache) through
+/// `Registry::load_all`: wall time, and the CPU time of the whole process
+/// over it (cores kept busy = CPU / wall; wasmtime compiles each component's
+/// functions in parallel on every core).
+fn cold() {
+    use wasmqq::plugins::{Owners, Registry};
+    let n: usize = std::env::var("WASMQQ_BENCH_PLUGINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let rt = tokio_rt();
+    let root = tempfile::tempdir().expect("temp dir");
+    let plugins = root.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("plugin folder");
+    write_bench_plugs(&plugins, n);
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    println!("cold start, {n} plugins, empty cache, {cores} cores:");
+    for round in 0..3 {
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(root.path().join(format!("cache-{round}"))),
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime");
+        let registry = Registry::new(
+            runtime,
+            plugins.clone(),
+            std::sync::Arc::new(|_| Some(wasmqq::runtime::PluginSetup::default())),
+            Owners::in_memory(),
+        );
+        let (cpu0, _) = cpu_and_switches();
+        let t0 = Instant::now();
+        let loaded = rt.block_on(registry.load_all()).expect("load_all");
+        let wall = t0.elapsed().as_secs_f64();
+        let (cpu1, _) = cpu_and_switches();
+        assert_eq!(loaded, n);
+        let cpu = (cpu1 - cpu0) as f64 / 1e9;
+        println!(
+            "  load_all: {wall:.2} s wall, {cpu:.2} s CPU ({:.2} cores busy), {:.1} ms per plugin",
+            cpu / wall,
+            wall * 1e3 / n as f64
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.iter().any(|a| a == "--bench") {
@@ -255,5 +299,8 @@ fn main() {
     }
     if wanted("rss") {
         memory();
+    }
+    if wanted("cold") {
+        cold();
     }
 }

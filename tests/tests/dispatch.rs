@@ -279,3 +279,60 @@ async fn a_refused_content_is_not_tried_again_until_it_changes() {
     std::fs::copy(wasm("echo"), &echo).unwrap();
     assert!(bot.registry.load_file(&echo).await.is_ok());
 }
+
+/// A cold start compiles the folder's plugins in parallel into the cache
+/// (two files with the same content included) and loads them all; the next
+/// start maps every one from the cache.
+#[tokio::test]
+async fn a_cold_start_fills_the_cache_and_the_next_start_maps_it() {
+    use wasmqq::plugins::{Owners, Registry};
+    use wasmqq::runtime::{Origin, PluginSetup, Runtime, RuntimeConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for name in ["echo", "dice", "counter", "react"] {
+        std::fs::copy(wasm(name), plugins.join(format!("{name}.wasm"))).unwrap();
+    }
+    // Same bytes as echo.wasm: compiled twice at once, refused by name.
+    std::fs::copy(wasm("echo"), plugins.join("echo-copy.wasm")).unwrap();
+    let start = || async {
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache.clone()),
+            ..RuntimeConfig::default()
+        })
+        .unwrap();
+        let registry = Registry::new(
+            runtime,
+            plugins.clone(),
+            std::sync::Arc::new(|_| Some(PluginSetup::default())),
+            Owners::in_memory(),
+        );
+        assert_eq!(registry.load_all().await.unwrap(), 4);
+        registry
+    };
+    let first = start().await;
+    let entries = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "cwasm")
+        })
+        .count();
+    assert_eq!(entries, 4, "one cache entry per distinct content");
+    let second = start().await;
+    let snapshot = second.snapshot();
+    assert_eq!(snapshot.plugins.len(), 4);
+    for plugin in &snapshot.plugins {
+        assert_eq!(
+            plugin.compiled().origin,
+            Origin::Cached,
+            "{}",
+            plugin.name()
+        );
+    }
+    drop(first);
+}

@@ -270,10 +270,16 @@ async fn plugins_mapped_from_the_cache_run_after_their_pages_are_released() {
     };
     let first = new_rt();
     // Compiled now, then mapped back from the entry just written.
-    let compiled = first.start(wasm("hostile"), Grants::NONE, "{}").await.unwrap();
+    let compiled = first
+        .start(wasm("hostile"), Grants::NONE, "{}")
+        .await
+        .unwrap();
     assert_eq!(compiled.compiled().origin, Origin::Compiled);
     let second = new_rt();
-    let cached = second.start(wasm("hostile"), Grants::NONE, "{}").await.unwrap();
+    let cached = second
+        .start(wasm("hostile"), Grants::NONE, "{}")
+        .await
+        .unwrap();
     assert_eq!(cached.compiled().origin, Origin::Cached);
     for plugin in [&compiled, &cached] {
         assert_eq!(ask(plugin, "ok", "").await.unwrap(), "ok");

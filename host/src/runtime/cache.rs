@@ -102,7 +102,12 @@ impl ComponentCache {
     fn store(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let bytes = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per process and per write: several threads may store the
+        // same entry at once (two files with the same content compiled in
+        // parallel), and each must rename a whole file of its own.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, path)?;
         Ok(())

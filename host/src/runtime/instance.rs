@@ -150,10 +150,12 @@ impl Instance {
             .await
             .map_err(|e| fail("describe", trap_message(&store, &e, &limits)))?;
         let triggers = if validate {
-            compiled.validate(&info).map_err(|message| LoadError::Metadata {
-                path: path.into(),
-                message,
-            })?
+            compiled
+                .validate(&info)
+                .map_err(|message| LoadError::Metadata {
+                    path: path.into(),
+                    message,
+                })?
         } else {
             None
         };

@@ -45,7 +45,13 @@ pub(crate) fn release_image(component: &Component) {
         // and keeps mapped while `component` lives; no page of it was ever
         // written (module docs), so every page reads back from the file
         // exactly as it was.
-        if let Err(e) = unsafe { madvise(range.start as *mut std::ffi::c_void, len, Advice::LinuxDontNeed) } {
+        if let Err(e) = unsafe {
+            madvise(
+                range.start as *mut std::ffi::c_void,
+                len,
+                Advice::LinuxDontNeed,
+            )
+        } {
             tracing::debug!("madvise(MADV_DONTNEED) on a plugin image: {e}");
         }
     }
