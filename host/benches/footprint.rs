@@ -285,6 +285,44 @@ fn cold() {
     }
 }
 
+/// RSS of this process around a cold start (empty cache: a full compile)
+/// of the Python example plugin, then around a start from the cache.
+fn python() {
+    let path = wasm_path("hello_py.wasm");
+    if !path.exists() {
+        println!(
+            "python: {} not built (make python-plugins); skipped",
+            path.display()
+        );
+        return;
+    }
+    let rt = tokio_rt();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mb = |kib: u64| kib as f64 / 1024.0;
+    for round in ["cold (compile)", "warm (cache)"] {
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime");
+        let (rss0, _, _) = rss();
+        let t0 = Instant::now();
+        let handle = rt
+            .block_on(runtime.start(&path, Grants::NONE, "{}"))
+            .expect("start hello-py");
+        let took = t0.elapsed().as_secs_f64();
+        let (rss1, anon1, file1) = rss();
+        println!(
+            "python plugin, {round}: {took:.1} s; RSS {:.1} → {:.1} MB (anon {:.1}, file {:.1})",
+            mb(rss0),
+            mb(rss1),
+            mb(anon1),
+            mb(file1)
+        );
+        drop(handle);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.iter().any(|a| a == "--bench") {
@@ -302,5 +340,8 @@ fn main() {
     }
     if wanted("cold") {
         cold();
+    }
+    if wanted("python") {
+        python();
     }
 }

@@ -132,6 +132,9 @@ impl Runtime {
             path: path.into(),
             message: format!("{e:#}"),
         })?;
+        if origin == Origin::Compiled {
+            super::residency::trim_heap();
+        }
         let abi_version = abi_version(self, path, &component)?;
         let instance_pre =
             self.linker

@@ -1,4 +1,17 @@
-//! Only the compiled code in use stays resident.
+//! Only the compiled code in use stays resident, and a compile's scratch
+//! memory goes back to the system.
+//!
+//! # After a compile
+//!
+//! Compiling a large component (a Python plugin: CPython inside, 35 MB of
+//! machine code) allocates hundreds of megabytes of scratch memory on
+//! wasmtime's compile threads; glibc keeps what is freed in its per-thread
+//! arenas, and the bot's RSS stayed ≈ 350 MB after the compile. So after
+//! every fresh compile [`trim_heap`] asks glibc to return free memory of
+//! all its arenas to the system (`malloc_trim(0)`); the compiled code
+//! itself is mapped from the cache file (below).
+//!
+//! # After a start
 //!
 //! A plugin's compiled image is mapped from its cache file (see
 //! [`super::cache`]). Loading it and running `describe` and `init` touch a
@@ -57,4 +70,15 @@ pub(crate) fn release_image(component: &Component) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = component;
+}
+
+/// Return the heap's free memory to the system (glibc `malloc_trim`), after
+/// a compile; a no-op with other C libraries.
+pub(crate) fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only releases free memory of the allocator's
+    // arenas; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
