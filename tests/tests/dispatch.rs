@@ -280,8 +280,8 @@ async fn a_refused_content_is_not_tried_again_until_it_changes() {
     assert!(bot.registry.load_file(&echo).await.is_ok());
 }
 
-/// A cold start compiles the folder's plugins in parallel into the cache
-/// (two files with the same content included) and loads them all; the next
+/// A cold start compiles the folder's plugins into the cache (two files
+/// with the same content share one entry) and loads them all; the next
 /// start maps every one from the cache.
 #[tokio::test]
 async fn a_cold_start_fills_the_cache_and_the_next_start_maps_it() {
@@ -294,7 +294,7 @@ async fn a_cold_start_fills_the_cache_and_the_next_start_maps_it() {
     for name in ["echo", "dice", "counter", "react"] {
         std::fs::copy(wasm(name), plugins.join(format!("{name}.wasm"))).unwrap();
     }
-    // Same bytes as echo.wasm: compiled twice at once, refused by name.
+    // Same bytes as echo.wasm: one entry, refused by name.
     std::fs::copy(wasm("echo"), plugins.join("echo-copy.wasm")).unwrap();
     let start = || async {
         let runtime = Runtime::new(RuntimeConfig {
@@ -335,4 +335,46 @@ async fn a_cold_start_fills_the_cache_and_the_next_start_maps_it() {
         );
     }
     drop(first);
+}
+
+/// A plugin switched off in the configuration is never compiled nor
+/// instantiated (nothing reaches the cache), and one already serving is
+/// unloaded.
+#[tokio::test]
+async fn a_disabled_plugin_is_never_compiled_nor_instantiated() {
+    use wasmqq::plugins::{Owners, Registry};
+    use wasmqq::runtime::{LoadError, PluginSetup, Runtime, RuntimeConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(wasm("echo"), plugins.join("echo.wasm")).unwrap();
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(cache.clone()),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    let registry = Registry::new(
+        runtime,
+        plugins.clone(),
+        std::sync::Arc::new(|info| (info.name != "echo").then(PluginSetup::default)),
+        Owners::in_memory(),
+    );
+    registry.disable("echo");
+    assert_eq!(registry.load_all().await.unwrap(), 0);
+    let err = registry
+        .load_file(&plugins.join("echo.wasm"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(err, LoadError::Disabled { ref plugin, .. } if plugin == "echo"),
+        "{err}"
+    );
+    let compiled = std::fs::read_dir(&cache).map_or(0, |d| d.count());
+    assert_eq!(compiled, 0, "a disabled plugin was compiled");
+    // Another plugin in the same folder loads as ever.
+    std::fs::copy(wasm("dice"), plugins.join("dice.wasm")).unwrap();
+    assert!(registry.load_file(&plugins.join("dice.wasm")).await.is_ok());
+    assert!(registry.snapshot().plugin("echo").is_none());
 }

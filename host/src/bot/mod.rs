@@ -258,6 +258,9 @@ impl Bot {
             if let Some(hash) = &pc.sha256 {
                 registry.pin(name, hash);
             }
+            if !pc.enabled {
+                registry.disable(name);
+            }
         }
         let notice_sink = sink.clone();
         registry.set_notice(Arc::new(move |text: &str| notice_sink.notify_admins(text)));

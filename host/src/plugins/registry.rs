@@ -65,6 +65,9 @@ pub struct Registry {
     setup: SetupFn,
     /// Pinned SHA-256 per plugin name (`[plugins.<name>] sha256`).
     pins: Mutex<HashMap<String, String>>,
+    /// Plugins switched off in the configuration: their files are never
+    /// compiled nor instantiated.
+    disabled: Mutex<std::collections::HashSet<String>>,
     notice: Mutex<Option<NoticeFn>>,
     on_unload: Mutex<Option<NoticeFn>>,
     /// Serialises loads so two events for one file cannot interleave.
@@ -117,6 +120,7 @@ impl Registry {
             dir: dir.into(),
             setup,
             pins: Mutex::new(HashMap::new()),
+            disabled: Mutex::default(),
             notice: Mutex::new(None),
             on_unload: Mutex::new(None),
             loading: tokio::sync::Mutex::new(()),
@@ -132,6 +136,13 @@ impl Registry {
     /// another content is refused and the running version keeps serving.
     pub fn pin(&self, name: &str, hash: &str) {
         lock(&self.pins).insert(name.to_string(), hash.to_ascii_lowercase());
+    }
+
+    /// Switch plugin `name` off: its file (`name.wasm`, a plugin being its
+    /// file) is refused with [`LoadError::Disabled`] before it is read,
+    /// compiled or instantiated, and a loaded version is unloaded.
+    pub fn disable(&self, name: &str) {
+        lock(&self.disabled).insert(name.to_string());
     }
 
     /// Where admin notices go (by default they are only logged).
@@ -228,6 +239,19 @@ impl Registry {
 
     async fn load(&self, file: &Path, force: bool) -> Result<LoadOutcome, LoadError> {
         let _guard = self.loading.lock().await;
+        if let Some(plugin) = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|stem| lock(&self.disabled).contains(stem))
+        {
+            let e = LoadError::Disabled {
+                path: file.into(),
+                plugin,
+            };
+            self.stop_serving(file);
+            self.report(file, &e);
+            return Err(e);
+        }
         let bytes = std::fs::read(file).map_err(|source| LoadError::Read {
             path: file.into(),
             source,
@@ -263,6 +287,16 @@ impl Registry {
             }
         }
         result.map(LoadOutcome::Loaded)
+    }
+
+    /// Stop serving whatever plugin was loaded from `file` (still there).
+    fn stop_serving(&self, file: &Path) {
+        let mut entries = self.entries();
+        let before = entries.len();
+        entries.retain(|_, e| e.file != file);
+        if entries.len() != before {
+            self.publish(&entries);
+        }
     }
 
     fn report(&self, file: &Path, e: &LoadError) {
@@ -321,12 +355,7 @@ impl Registry {
         };
         if disabled.is_some() {
             // A plugin switched off in the configuration stops serving.
-            let mut entries = self.entries();
-            let before = entries.len();
-            entries.retain(|_, e| e.file != file);
-            if entries.len() != before {
-                self.publish(&entries);
-            }
+            self.stop_serving(file);
         }
         let handle = handle?;
         let name = handle.name().to_string();
