@@ -206,12 +206,7 @@ impl Bot {
             let outbox = Outbox::open(
                 &dir.join(outbox::FILE_NAME),
                 Arc::new(PlatformDeliver(platform.clone())),
-                outbox::OutboxConfig {
-                    max_attempts: config.outbox.max_attempts,
-                    retry_base: std::time::Duration::from_millis(config.outbox.retry_base_ms),
-                    retry_max: std::time::Duration::from_millis(config.outbox.retry_max_ms),
-                    ..outbox::OutboxConfig::default()
-                },
+                outbox::OutboxConfig::from(&config.outbox),
             )?;
             accounts.push((name, AccountOut { platform, outbox }));
         }

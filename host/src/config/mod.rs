@@ -32,7 +32,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::runtime::Limits;
 use crate::runtime::abi::Capability;
-use crate::runtime::host::{HttpLimits, TimerLimits};
+use crate::runtime::host::{HttpLimits, KvQuota, TimerLimits};
 
 pub use accounts::{
     AccountConfig, LinechatAccountConfig, OnebotAccountConfig, OnebotMode, WebqqAccountConfig,
@@ -184,9 +184,11 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
+        // The dispatcher's own defaults.
+        let dispatch = crate::dispatch::DispatchConfig::default();
         RateLimitConfig {
-            user_cooldown_ms: 1000,
-            chat_cooldown_ms: 0,
+            user_cooldown_ms: millis(dispatch.user_cooldown),
+            chat_cooldown_ms: millis(dispatch.chat_cooldown),
         }
     }
 }
@@ -230,15 +232,22 @@ pub struct OutboxConfig {
 
 impl Default for OutboxConfig {
     fn default() -> Self {
+        // The delivery defaults are the outbox's own.
+        let outbox = crate::outbox::OutboxConfig::default();
         OutboxConfig {
-            max_attempts: 5,
-            retry_base_ms: 1000,
-            retry_max_ms: 60_000,
+            max_attempts: outbox.max_attempts,
+            retry_base_ms: millis(outbox.retry_base),
+            retry_max_ms: millis(outbox.retry_max),
             plugin_sends_per_minute: 20,
             plugin_max_queued: 50,
             max_reply_parts: 5,
         }
     }
+}
+
+/// A default duration as the whole milliseconds a config key holds.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `[plugins.<name>]`: one plugin's switch, grants and settings.
@@ -278,8 +287,8 @@ impl Default for PluginConfig {
             enabled: true,
             grants: Vec::new(),
             http_allow: Vec::new(),
-            kv_quota_bytes: 1 << 20,
-            kv_quota_keys: 10_000,
+            kv_quota_bytes: KvQuota::DEFAULT.max_bytes,
+            kv_quota_keys: KvQuota::DEFAULT.max_keys,
             sha256: None,
             config: toml::Table::new(),
         }

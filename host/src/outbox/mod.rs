@@ -170,6 +170,18 @@ impl Default for OutboxConfig {
     }
 }
 
+impl From<&crate::config::OutboxConfig> for OutboxConfig {
+    /// The `[outbox]` section's delivery keys; the rest keep their defaults.
+    fn from(section: &crate::config::OutboxConfig) -> Self {
+        OutboxConfig {
+            max_attempts: section.max_attempts,
+            retry_base: Duration::from_millis(section.retry_base_ms),
+            retry_max: Duration::from_millis(section.retry_max_ms),
+            ..OutboxConfig::default()
+        }
+    }
+}
+
 impl OutboxConfig {
     /// The delay after the `attempt`-th failed attempt (1-based), with
     /// jitter: `min(retry_base · 2^(attempt−1), retry_max) · [0.5, 1]`.

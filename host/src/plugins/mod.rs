@@ -25,7 +25,7 @@ pub use owners::{
     Assignment, Claim, FILE_NAME as OWNERS_FILE, Owner, Owners, OwnersError, Refusal,
     summary as refusal_summary,
 };
-pub use registry::{LoadOutcome, NoticeFn, Registry, SetupFn, name_matches_file};
+pub use registry::{LoadOutcome, NoticeFn, Registry, ReloadError, SetupFn, name_matches_file};
 pub use snapshot::{CommandTarget, Snapshot};
 pub use toggles::{Scope, Toggles, TogglesError};
 pub use watch::Watcher;

@@ -101,6 +101,20 @@ pub fn name_matches_file(name: &str, file: &Path) -> bool {
             .all(|(s, n)| s == n || (s == b'_' && n == b'-'))
 }
 
+/// Why [`Registry::reload`] did not reload a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// No plugin of that name is loaded.
+    #[error("no plugin named \"{name}\" is loaded")]
+    NotLoaded {
+        /// The name asked for.
+        name: String,
+    },
+    /// Its file could not be loaded (the running version keeps serving).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -483,16 +497,14 @@ impl Registry {
 
     /// Reload a plugin from its file, once, even when the content is
     /// unchanged (this also lifts a quarantine).
-    pub async fn reload(&self, name: &str) -> Result<PluginHandle, String> {
+    pub async fn reload(&self, name: &str) -> Result<PluginHandle, ReloadError> {
         let file = self
             .entries()
             .get(name)
             .map(|e| e.file.clone())
-            .ok_or_else(|| format!("no plugin named \"{name}\" is loaded"))?;
-        self.load(&file, true)
-            .await
-            .map(|o| o.handle().clone())
-            .map_err(|e| e.to_string())
+            .ok_or_else(|| ReloadError::NotLoaded { name: name.into() })?;
+        let outcome = self.load(&file, true).await?;
+        Ok(outcome.handle().clone())
     }
 }
 

@@ -25,7 +25,10 @@
 //!
 //! Modules, one concern each: [`transport`](crate) (hosts, cookies, server
 //! override), `login` (QR flow, relink, activation), `session` (the
-//! persisted session), `poll` (the long-poll loop and retcode handling),
+//! persisted session), `shared` (the account's live state and what the
+//! client handles and the poll task both do with it), `client` (the
+//! handles; spawns the poll task), `poll` (the long-poll loop and retcode
+//! handling),
 //! `events` (event types and decoding), `send` (splitting, pacing,
 //! retries), `contacts` (the contact cache), `content` (the message
 //! codec), `error`.
@@ -41,6 +44,7 @@ mod poll;
 mod qr;
 mod send;
 mod session;
+mod shared;
 mod transport;
 
 pub use client::{Client, Events};

@@ -37,11 +37,11 @@ use tracing::Instrument;
 use wasmqq_wire::backoff::Backoff;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
 
-use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::events::{ChatKind, ChatRef, Event, Message, RawEvent, decode_poll_item};
 use crate::login::LoginStatus;
 use crate::session::Auth;
+use crate::shared::Inner;
 use crate::transport::{errmsg_of, retcode_of, truncate};
 
 const ORIGIN_D: &str = "https://d1.web2.qq.com";
