@@ -23,9 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::onebot::MalformedEvent;
-use crate::onebot::actions::ACTIONS;
-use crate::routes::ENDPOINTS;
+use crate::names::{ACTIONS, ENDPOINTS};
 
 /// A `POST /_sim/faults` body.
 ///
@@ -122,6 +120,16 @@ pub enum FaultCommand {
     OneBotDrop,
     /// Deliver a malformed OneBot event.
     OneBotMalformed(MalformedEvent),
+}
+
+/// A deliberately broken event (`{"onebot_malformed_event": …}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MalformedEvent {
+    /// A frame / post body that is not JSON at all (truncated).
+    InvalidJson,
+    /// Well-formed JSON with `post_type` `"wasmqq_unknown"`.
+    UnknownPostType,
 }
 
 impl FaultSpec {

@@ -47,6 +47,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod answers;
 mod config;
 mod conn;
 pub mod control;
@@ -55,6 +56,8 @@ mod error;
 mod faults;
 mod http;
 mod ids;
+mod model;
+mod names;
 mod offline;
 pub mod onebot;
 mod poll;

@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 use tokio::time::{Instant, sleep_until};
 use wasmqq_wire::content::{Font, encode_incoming};
 
+use crate::answers::{error_103, malformed_request, no_referer};
 use crate::config::IdleAnswer;
-use crate::control::ChatKind;
 use crate::http::{self, Req, as_string, as_u64};
-use crate::routes::{error_103, malformed_request, no_referer};
+use crate::model::ChatKind;
 use crate::state::{Death, Event, Login, Sim, State};
 
 /// The reason of the kick event (the real text).

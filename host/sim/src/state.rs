@@ -17,9 +17,9 @@ use tokio::sync::{Notify, watch};
 use wasmqq_wire::content::Segment;
 
 use crate::SimConfig;
-use crate::control::{ChatKind, SentMessage};
 use crate::faults::Fault;
 use crate::ids::Ids;
+use crate::model::{ChatKind, SentMessage};
 
 /// Shared simulator: configuration, state and wake-ups.
 pub(crate) struct Sim {

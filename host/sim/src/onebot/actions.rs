@@ -21,28 +21,11 @@ use serde_json::{Value, json};
 
 use super::events::{nickname, role, sex, status};
 use super::message::{Seg, from_param, render_sent};
-use crate::control::{ChatKind, SentMessage};
 use crate::faults::{self, FaultAction};
+use crate::model::{ChatKind, SentMessage};
 use crate::state::{Event, Sim, unix_now};
 
-/// The actions the simulator implements (fault rules may name them).
-pub(crate) const ACTIONS: &[&str] = &[
-    "send_private_msg",
-    "send_group_msg",
-    "send_msg",
-    "delete_msg",
-    "get_login_info",
-    "get_stranger_info",
-    "get_friend_list",
-    "get_group_list",
-    "get_group_info",
-    "get_group_member_list",
-    "get_group_member_info",
-    "get_status",
-    "get_version_info",
-    "can_send_image",
-    "can_send_record",
-];
+use crate::names::ACTIONS;
 
 /// Retcode of an action that could not be done.
 const FAILED: i64 = 100;

@@ -10,24 +10,15 @@
 //! population. `message` follows the configured [`MessageFormat`];
 //! `raw_message` is always the CQ-code string.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::config::MessageFormat;
 use super::message::{from_injected, to_array, to_cq};
 use crate::Population;
-use crate::control::ChatKind;
+use crate::model::ChatKind;
 use crate::state::{Event, unix_now};
 
-/// A deliberately broken event (`{"onebot_malformed_event": …}`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MalformedEvent {
-    /// A frame / post body that is not JSON at all (truncated).
-    InvalidJson,
-    /// Well-formed JSON with `post_type` `"wasmqq_unknown"`.
-    UnknownPostType,
-}
+pub use crate::faults::MalformedEvent;
 
 /// The role of a group member.
 pub(crate) fn role(pop: &Population, group: u64, qq: u64) -> &'static str {

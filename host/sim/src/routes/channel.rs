@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use wasmqq_wire::consts::CLIENT_ID;
 
 use super::{bad_credentials, login_by_cookie, login_by_vfwebqq, malformed_request, no_referer};
-use crate::control::ChatKind;
 use crate::http::{self, Req, as_string, as_u64, num};
+use crate::model::ChatKind;
 use crate::state::{Login, Session, Sim, State, hex};
 
 /// `POST /channel/login2` `r={ptwebqq,clientid,psessionid,status}`.

@@ -32,36 +32,6 @@ pub(crate) mod pages;
 pub(crate) mod ptlogin;
 pub(crate) mod send;
 
-/// Endpoint names, as used by fault rules (the last path segment).
-pub(crate) const ENDPOINTS: &[&str] = &[
-    "login",
-    "xlogin",
-    "ptqrshow",
-    "ptqrlogin",
-    "check_sig",
-    "logout",
-    "proxy.html",
-    "pingd",
-    "getvfwebqq",
-    "get_user_friends2",
-    "get_group_name_list_mask2",
-    "get_discus_list",
-    "get_self_info2",
-    "get_friend_info2",
-    "get_single_long_nick2",
-    "get_group_info_ext2",
-    "get_friend_uin2",
-    "login2",
-    "poll2",
-    "get_online_buddies2",
-    "get_recent_list2",
-    "get_discu_info",
-    "change_status2",
-    "send_buddy_msg2",
-    "send_qun_msg2",
-    "send_discu_msg2",
-];
-
 /// Which server a host name stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Server {
@@ -297,31 +267,9 @@ fn fault_response(sim: &Sim, name: &str, action: &FaultAction, req: &Req) -> Res
     }
 }
 
-/// `{"errmsg":"error!!!","retcode":N}`.
-pub(crate) fn retcode(code: i64) -> Response {
-    http::json(json!({"errmsg": "error!!!", "retcode": code}))
-}
-
-/// `{"errmsg":"error","retcode":103}`: session not registered (§2.8).
-pub(crate) fn error_103() -> Response {
-    http::json(json!({"errmsg": "error", "retcode": 103}))
-}
-
-/// `{"retcode":100000}`: missing or foreign Referer (§1.4).
-pub(crate) fn no_referer() -> Response {
-    http::json(json!({"retcode": 100000}))
-}
-
-/// `{"errmsg":"error!!!","retcode":100001}`: bad credentials.
-pub(crate) fn bad_credentials() -> Response {
-    retcode(100001)
-}
-
-/// `{"errmsg":"error!!!","retcode":100006}`: unparsable request.
-pub(crate) fn malformed_request(endpoint: &str, why: &str) -> Response {
-    tracing::info!(endpoint, why, "sim: malformed request");
-    retcode(100006)
-}
+pub(crate) use crate::answers::{
+    bad_credentials, error_103, malformed_request, no_referer, retcode,
+};
 
 /// The live, check_sig-ed login whose getvfwebqq value is `vfwebqq`.
 pub(crate) fn login_by_vfwebqq<'a>(
@@ -344,6 +292,7 @@ pub(crate) fn login_by_cookie<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::ENDPOINTS;
 
     #[test]
     fn routing_table() {

@@ -17,8 +17,8 @@ use serde_json::json;
 use wasmqq_wire::content::{decode_outgoing, render_text};
 
 use super::{bad_credentials, malformed_request, no_referer, retcode};
-use crate::control::{ChatKind, SentMessage};
 use crate::http::{self, Req, as_string, as_u64};
+use crate::model::{ChatKind, SentMessage};
 use crate::state::{Death, Event, Sim, unix_now};
 
 /// Handles the three send endpoints.
