@@ -13,11 +13,12 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::sync::mpsc;
 
+use wasmqq::runtime::abi::HostError;
 use wasmqq::runtime::abi::{Action, Chat, ChatKind, Segment};
 use wasmqq::runtime::host::contacts::contact;
 use wasmqq::runtime::host::{
-    ChannelOutbound, DueTimer, HttpFetcher, HttpLimits, Sent, StaticContacts, TimerLimits,
-    TimerService,
+    Contact, ContactDirectory, DueTimer, HttpFetcher, HttpLimits, Outbound, TimerLimits,
+    TimerService, contacts::unknown_chat,
 };
 use wasmqq::runtime::{Call, Grants, Limits, PluginHandle, Runtime, RuntimeConfig, Services};
 use wasmqq::store::Store;
@@ -77,7 +78,11 @@ impl CapsHost {
     /// Like [`CapsHost::open`] with other plugin and timer limits.
     pub fn open_with(db: &Path, limits: Limits, timer_limits: TimerLimits) -> CapsHost {
         let store = Store::open(db).expect("open the database");
-        let mut services = Services::with_store(&store, timer_limits).expect("services");
+        let mut services = Services {
+            kv: Some(Arc::new(wasmqq::store::SqliteKv::new(&store).expect("kv"))),
+            timers: Some(TimerService::open(&store, timer_limits).expect("timers")),
+            ..Services::default()
+        };
         let (outbound, sent) = ChannelOutbound::new();
         services.outbound = Some(Arc::new(outbound));
         services.contacts = Some(Arc::new(contacts()));
@@ -254,4 +259,70 @@ pub fn capture_logs_at(level: tracing::Level) -> (Logs, tracing::subscriber::Def
         .with_writer(move || writer.clone())
         .finish();
     (logs, tracing::subscriber::set_default(subscriber))
+}
+
+/// A message queued by [`ChannelOutbound`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The plugin that sent it.
+    pub plugin: String,
+    /// Where it goes.
+    pub chat: Chat,
+    /// What it says.
+    pub segments: Vec<Segment>,
+}
+
+/// An [`Outbound`] that puts every message on an unbounded channel. Sending
+/// fails with `unavailable` once the receiver is gone.
+#[derive(Debug, Clone)]
+pub struct ChannelOutbound {
+    tx: mpsc::UnboundedSender<Sent>,
+}
+
+impl ChannelOutbound {
+    /// The outbound and the receiving end of its channel.
+    pub fn new() -> (ChannelOutbound, mpsc::UnboundedReceiver<Sent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ChannelOutbound { tx }, rx)
+    }
+}
+
+impl Outbound for ChannelOutbound {
+    fn send(&self, plugin: &str, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError> {
+        self.tx
+            .send(Sent {
+                plugin: plugin.to_string(),
+                chat,
+                segments,
+            })
+            .map_err(|_| HostError::Unavailable("the outbox is stopped".into()))
+    }
+}
+
+/// A [`ContactDirectory`] with fixed contents.
+#[derive(Debug, Clone, Default)]
+pub struct StaticContacts {
+    /// Answer of `friends`.
+    pub friends: Vec<Contact>,
+    /// Answer of `chats`.
+    pub chats: Vec<Contact>,
+    /// Answer of `members`, per group or discussion.
+    pub members: std::collections::HashMap<Chat, Vec<Contact>>,
+}
+
+impl ContactDirectory for StaticContacts {
+    fn friends(&self) -> Result<Vec<Contact>, HostError> {
+        Ok(self.friends.clone())
+    }
+
+    fn chats(&self) -> Result<Vec<Contact>, HostError> {
+        Ok(self.chats.clone())
+    }
+
+    fn members(&self, chat: Chat) -> Result<Vec<Contact>, HostError> {
+        self.members
+            .get(&chat)
+            .cloned()
+            .ok_or_else(|| unknown_chat(chat))
+    }
 }

@@ -2,10 +2,7 @@
 //! and discussions, and their members.
 //!
 //! The host answers from a [`ContactDirectory`] — in production the WebQQ
-//! client's contact cache (no network round trip per call); [`StaticContacts`]
-//! serves fixed lists for tests and `plugin try`.
-
-use std::collections::HashMap;
+//! client's contact cache (no network round trip per call).
 
 use crate::runtime::abi::Capability;
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::contacts::Host;
@@ -29,39 +26,11 @@ pub trait ContactDirectory: Send + Sync {
     fn members(&self, chat: Chat) -> Result<Vec<Contact>, HostError>;
 }
 
-/// A [`ContactDirectory`] with fixed contents.
-#[derive(Debug, Clone, Default)]
-pub struct StaticContacts {
-    /// Answer of `friends`.
-    pub friends: Vec<Contact>,
-    /// Answer of `chats`.
-    pub chats: Vec<Contact>,
-    /// Answer of `members`, per group or discussion.
-    pub members: HashMap<Chat, Vec<Contact>>,
-}
-
 /// A contact from an id and a name.
 pub fn contact(id: u64, name: impl Into<String>) -> Contact {
     Contact {
         id,
         name: name.into(),
-    }
-}
-
-impl ContactDirectory for StaticContacts {
-    fn friends(&self) -> Result<Vec<Contact>, HostError> {
-        Ok(self.friends.clone())
-    }
-
-    fn chats(&self) -> Result<Vec<Contact>, HostError> {
-        Ok(self.chats.clone())
-    }
-
-    fn members(&self, chat: Chat) -> Result<Vec<Contact>, HostError> {
-        self.members
-            .get(&chat)
-            .cloned()
-            .ok_or_else(|| unknown_chat(chat))
     }
 }
 

@@ -2,9 +2,7 @@
 //!
 //! The host hands each message to an [`Outbound`] — the outbox, which paces,
 //! orders and retries delivery. `send` returns once the message is queued,
-//! not delivered. [`ChannelOutbound`] queues on a channel, for tests.
-
-use tokio::sync::mpsc;
+//! not delivered.
 
 use crate::runtime::abi::Capability;
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::messaging::Host;
@@ -23,44 +21,6 @@ pub const MAX_SEND_BYTES: usize = 64 << 10;
 pub trait Outbound: Send + Sync {
     /// Queue `segments` to `chat` on behalf of `plugin`.
     fn send(&self, plugin: &str, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError>;
-}
-
-/// A message queued by [`ChannelOutbound`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sent {
-    /// The plugin that sent it.
-    pub plugin: String,
-    /// Where it goes.
-    pub chat: Chat,
-    /// What it says.
-    pub segments: Vec<Segment>,
-}
-
-/// An [`Outbound`] that puts every message on an unbounded channel (tests,
-/// `plugin try`). Sending fails with `unavailable` once the receiver is gone.
-#[derive(Debug, Clone)]
-pub struct ChannelOutbound {
-    tx: mpsc::UnboundedSender<Sent>,
-}
-
-impl ChannelOutbound {
-    /// The outbound and the receiving end of its channel.
-    pub fn new() -> (ChannelOutbound, mpsc::UnboundedReceiver<Sent>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (ChannelOutbound { tx }, rx)
-    }
-}
-
-impl Outbound for ChannelOutbound {
-    fn send(&self, plugin: &str, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError> {
-        self.tx
-            .send(Sent {
-                plugin: plugin.to_string(),
-                chat,
-                segments,
-            })
-            .map_err(|_| HostError::Unavailable("the outbox is stopped".into()))
-    }
 }
 
 impl Host for PluginState {

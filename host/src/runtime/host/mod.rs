@@ -21,11 +21,11 @@ use std::sync::Arc;
 use super::abi::v0_1_0::wasmqq::plugin::types;
 use super::state::PluginState;
 
-pub use contacts::{Contact, ContactDirectory, StaticContacts};
+pub use contacts::{Contact, ContactDirectory};
 pub use http::{HostPattern, HttpFetcher, HttpLimits, HttpSetupError};
 pub use kv::{KvQuota, KvStore, MemoryKv};
 pub use log_budget::LogLimits;
-pub use messaging::{ChannelOutbound, Outbound, Sent};
+pub use messaging::Outbound;
 pub use timers::{DueTimer, TimerLimits, TimerService};
 
 /// The backends behind the capability interfaces, shared by all plugins.
@@ -71,18 +71,5 @@ impl Services {
             kv: Some(Arc::new(MemoryKv::default())),
             ..Services::default()
         }
-    }
-
-    /// Persistent key-value storage and timers in `store` (the timer service
-    /// still has to be started, see [`TimerService::start`]).
-    pub fn with_store(
-        store: &crate::store::Store,
-        timer_limits: TimerLimits,
-    ) -> Result<Services, crate::store::StoreError> {
-        Ok(Services {
-            kv: Some(Arc::new(crate::store::SqliteKv::new(store)?)),
-            timers: Some(TimerService::open(store, timer_limits)?),
-            ..Services::default()
-        })
     }
 }
