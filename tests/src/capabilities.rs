@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -205,61 +205,7 @@ pub async fn http_server() -> SocketAddr {
     addr
 }
 
-/// Log lines captured from the current thread (use a current-thread tokio
-/// runtime, the `#[tokio::test]` default, so plugin calls log here too).
-#[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    /// Everything logged so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Capture warnings and errors logged on this thread until the guard drops.
-pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
-    capture_logs_at(tracing::Level::WARN)
-}
-
-/// Capture what is logged on this thread at `level` or above until the
-/// guard drops.
-pub fn capture_logs_at(level: tracing::Level) -> (Logs, tracing::subscriber::DefaultGuard) {
-    // tracing caches each callsite's interest process-wide: a line first
-    // hit on a thread of a test without a subscriber would be off for the
-    // capturing thread too. A global subscriber that is interested (and
-    // discards) keeps every callsite live for the per-thread captures.
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        let discard = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(std::io::sink)
-            .finish();
-        let _ = tracing::subscriber::set_global_default(discard);
-    });
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (logs, tracing::subscriber::set_default(subscriber))
-}
+pub use crate::logs::{Captured as Logs, capture_logs, capture_logs_at};
 
 /// A message queued by [`ChannelOutbound`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,29 +12,15 @@ use std::sync::Arc;
 use wasmqq::runtime::abi::{Chat, ChatKind, CommandCall, Message, Segment};
 use wasmqq::runtime::{Limits, Runtime, RuntimeConfig, Services};
 
-/// The folder holding the built `.wasm` files: `$WASMQQ_WASM_DIR`, else
-/// `$CARGO_TARGET_DIR/wasm32-wasip2/release`, else the workspace's
-/// `target/wasm32-wasip2/release`.
-pub fn wasm_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WASMQQ_WASM_DIR") {
-        return dir.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("wasm32-wasip2/release")
-}
+#[path = "../../host/tests/common/wasm.rs"]
+mod wasm_lookup;
+
+pub use wasm_lookup::wasm_dir;
 
 /// The built component of a plugin or fixture crate (`-` becomes `_`).
 /// Panics with the command to run if it has not been built.
 pub fn wasm(name: &str) -> PathBuf {
-    let path = wasm_dir().join(format!("{}.wasm", name.replace('-', "_")));
-    assert!(
-        path.exists(),
-        "{} is missing: run `make plugins` (or `make test`) first",
-        path.display()
-    );
-    path
+    wasm_lookup::wasm_path(&format!("{}.wasm", name.replace('-', "_")))
 }
 
 /// Limits for tests: the defaults (a 1 s deadline: shorter ones make

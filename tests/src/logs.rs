@@ -1,7 +1,12 @@
 //! Capturing the host's log for assertions about what was logged and how
-//! often. The capture is process-wide (a test binary of its own: tracing
-//! caches callsite interest per process), and every test filters it by what
-//! is unique to it, e.g. its temporary plugin folder.
+//! often, two ways over one buffer type ([`Captured`]):
+//!
+//! * [`Captured::global`]: process-wide (a test binary of its own: tracing
+//!   caches callsite interest per process), every test filtering it by what
+//!   is unique to it, e.g. its temporary plugin folder;
+//! * [`capture_logs`] / [`capture_logs_at`]: what is logged on the current
+//!   thread until the guard drops (use a current-thread tokio runtime, the
+//!   `#[tokio::test]` default, so plugin calls log there too).
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -79,4 +84,33 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
+}
+
+/// Capture warnings and errors logged on this thread until the guard drops.
+pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    capture_logs_at(tracing::Level::WARN)
+}
+
+/// Capture what is logged on this thread at `level` or above until the
+/// guard drops.
+pub fn capture_logs_at(level: tracing::Level) -> (Captured, tracing::subscriber::DefaultGuard) {
+    // tracing caches each callsite's interest process-wide: a line first
+    // hit on a thread of a test without a subscriber would be off for the
+    // capturing thread too. A global subscriber that is interested (and
+    // discards) keeps every callsite live for the per-thread captures.
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let discard = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::sink)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(discard);
+    });
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
 }

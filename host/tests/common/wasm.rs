@@ -1,21 +1,29 @@
-//! Where the built plugins are, for the `wasmqq` package's own tests and
-//! benches (the `tests/` package has the same rule in `wasmqq_tests::wasm`).
+//! Where the built plugins are: the one rule, for the `wasmqq` package's
+//! own tests and benches (included with `#[path]`) and for the `tests/`
+//! package (`wasmqq_tests::wasm`, which includes this file too).
 
 use std::path::PathBuf;
 
-/// `$WASMQQ_WASM_DIR/<file>`, else `$CARGO_TARGET_DIR/wasm32-wasip2/release/<file>`,
-/// else the workspace's `target/wasm32-wasip2/release/<file>`. Panics with the
-/// command to run when it has not been built.
-pub fn wasm_path(file: &str) -> PathBuf {
-    let dir = std::env::var_os("WASMQQ_WASM_DIR")
+/// The folder holding the built `.wasm` files: `$WASMQQ_WASM_DIR`, else
+/// `$CARGO_TARGET_DIR/wasm32-wasip2/release`, else the workspace's
+/// `target/wasm32-wasip2/release`.
+#[allow(dead_code)] // not every including crate uses both functions
+pub fn wasm_dir() -> PathBuf {
+    std::env::var_os("WASMQQ_WASM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             std::env::var_os("CARGO_TARGET_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
                 .join("wasm32-wasip2/release")
-        });
-    let path = dir.join(file);
+        })
+}
+
+/// `<wasm_dir>/<file>`. Panics with the command to run when it has not
+/// been built.
+#[allow(dead_code)]
+pub fn wasm_path(file: &str) -> PathBuf {
+    let path = wasm_dir().join(file);
     assert!(
         path.is_file(),
         "{} not found: build the plugins with `make plugins` or point WASMQQ_WASM_DIR at them",
