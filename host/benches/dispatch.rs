@@ -682,25 +682,33 @@ async fn burst_done(sim: &SimHandle, count: usize) -> Instant {
     }
 }
 
-async fn end_to_end() -> [Figures; 2] {
-    let sim = wasmqq_sim::start(
-        SimConfig {
-            qr_auto_confirm: Some(Duration::from_millis(100)),
-            poll_hold: Duration::from_secs(5),
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().expect("address"),
-    )
-    .await
-    .expect("simulator");
-    let temp = tempfile::tempdir().expect("temp dir");
+/// The end-to-end simulator: QR confirmed after 100 ms, polls held 5 s.
+fn e2e_sim_config() -> SimConfig {
+    SimConfig {
+        qr_auto_confirm: Some(Duration::from_millis(100)),
+        poll_hold: Duration::from_secs(5),
+        ..SimConfig::default()
+    }
+}
+
+/// A bot against `sim` with `echo` loaded, no cooldowns, files under `dir`.
+fn e2e_config(sim: &SimHandle, dir: &Path) -> Config {
     let mut config = Config::default();
-    config.bot.data_dir = temp.path().join("data");
-    config.bot.plugin_dir = folder(temp.path(), "plugins", &["echo.wasm"]);
+    config.bot.data_dir = dir.join("data");
+    config.bot.plugin_dir = folder(dir, "plugins", &["echo.wasm"]);
     config.webqq.server = Some(sim.addr());
     config.webqq.send_interval_ms = E2E_SEND_INTERVAL_MS;
     config.rate_limit.user_cooldown_ms = 0;
     config.rate_limit.chat_cooldown_ms = 0;
+    config
+}
+
+async fn end_to_end() -> [Figures; 2] {
+    let sim = wasmqq_sim::start(e2e_sim_config(), "127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("simulator");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let config = e2e_config(&sim, temp.path());
     let bot = Bot::start(config, Observer::silent())
         .await
         .expect("bot starts");
@@ -822,22 +830,12 @@ fn steady() {
     let drive = named_rt("drive-worker", 1);
     let sim = sim_rt
         .block_on(wasmqq_sim::start(
-            SimConfig {
-                qr_auto_confirm: Some(Duration::from_millis(100)),
-                poll_hold: Duration::from_secs(5),
-                ..SimConfig::default()
-            },
+            e2e_sim_config(),
             "127.0.0.1:0".parse().expect("address"),
         ))
         .expect("simulator");
     let temp = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::default();
-    config.bot.data_dir = temp.path().join("data");
-    config.bot.plugin_dir = folder(temp.path(), "plugins", &["echo.wasm"]);
-    config.webqq.server = Some(sim.addr());
-    config.webqq.send_interval_ms = E2E_SEND_INTERVAL_MS;
-    config.rate_limit.user_cooldown_ms = 0;
-    config.rate_limit.chat_cooldown_ms = 0;
+    let config = e2e_config(&sim, temp.path());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let bot_task = bot_rt.spawn(async move {
         let bot = Bot::start(config, Observer::silent())

@@ -280,13 +280,33 @@ async fn a_refused_content_is_not_tried_again_until_it_changes() {
     assert!(bot.registry.load_file(&echo).await.is_ok());
 }
 
+/// A registry over `plugins` whose runtime caches components in `cache`;
+/// every plugin gets the default setup except those `setup` refuses.
+fn cached_registry(
+    plugins: &std::path::Path,
+    cache: &std::path::Path,
+    setup: wasmqq::plugins::SetupFn,
+) -> std::sync::Arc<wasmqq::plugins::Registry> {
+    use wasmqq::runtime::{Runtime, RuntimeConfig};
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: Some(cache.to_path_buf()),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    wasmqq::plugins::Registry::new(
+        runtime,
+        plugins.to_path_buf(),
+        setup,
+        wasmqq::plugins::Owners::in_memory(),
+    )
+}
+
 /// A cold start compiles the folder's plugins into the cache (two files
 /// with the same content share one entry) and loads them all; the next
 /// start maps every one from the cache.
 #[tokio::test]
 async fn a_cold_start_fills_the_cache_and_the_next_start_maps_it() {
-    use wasmqq::plugins::{Owners, Registry};
-    use wasmqq::runtime::{Origin, PluginSetup, Runtime, RuntimeConfig};
+    use wasmqq::runtime::{Origin, PluginSetup};
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     let cache = dir.path().join("cache");
@@ -297,16 +317,10 @@ async fn a_cold_start_fills_the_cache_and_the_next_start_maps_it() {
     // Same bytes as echo.wasm: one entry, refused by name.
     std::fs::copy(wasm("echo"), plugins.join("echo-copy.wasm")).unwrap();
     let start = || async {
-        let runtime = Runtime::new(RuntimeConfig {
-            cache_dir: Some(cache.clone()),
-            ..RuntimeConfig::default()
-        })
-        .unwrap();
-        let registry = Registry::new(
-            runtime,
-            plugins.clone(),
+        let registry = cached_registry(
+            &plugins,
+            &cache,
             std::sync::Arc::new(|_| Some(PluginSetup::default())),
-            Owners::in_memory(),
         );
         assert_eq!(registry.load_all().await.unwrap(), 4);
         registry
@@ -342,23 +356,16 @@ async fn a_cold_start_fills_the_cache_and_the_next_start_maps_it() {
 /// unloaded.
 #[tokio::test]
 async fn a_disabled_plugin_is_never_compiled_nor_instantiated() {
-    use wasmqq::plugins::{Owners, Registry};
-    use wasmqq::runtime::{LoadError, PluginSetup, Runtime, RuntimeConfig};
+    use wasmqq::runtime::{LoadError, PluginSetup};
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     let cache = dir.path().join("cache");
     std::fs::create_dir_all(&plugins).unwrap();
     std::fs::copy(wasm("echo"), plugins.join("echo.wasm")).unwrap();
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(cache.clone()),
-        ..RuntimeConfig::default()
-    })
-    .unwrap();
-    let registry = Registry::new(
-        runtime,
-        plugins.clone(),
+    let registry = cached_registry(
+        &plugins,
+        &cache,
         std::sync::Arc::new(|info| (info.name != "echo").then(PluginSetup::default)),
-        Owners::in_memory(),
     );
     registry.disable("echo");
     assert_eq!(registry.load_all().await.unwrap(), 0);
