@@ -362,12 +362,17 @@ async fn a_disabled_plugin_is_never_compiled_nor_instantiated() {
     let cache = dir.path().join("cache");
     std::fs::create_dir_all(&plugins).unwrap();
     std::fs::copy(wasm("echo"), plugins.join("echo.wasm")).unwrap();
+    // Plugin "bench-echo" lives in bench_echo.wasm (`_` for `-`).
+    std::fs::copy(wasm("bench-echo"), plugins.join("bench_echo.wasm")).unwrap();
     let registry = cached_registry(
         &plugins,
         &cache,
-        std::sync::Arc::new(|info| (info.name != "echo").then(PluginSetup::default)),
+        std::sync::Arc::new(|info| {
+            (info.name != "echo" && info.name != "bench-echo").then(PluginSetup::default)
+        }),
     );
     registry.disable("echo");
+    registry.disable("bench-echo");
     assert_eq!(registry.load_all().await.unwrap(), 0);
     let err = registry
         .load_file(&plugins.join("echo.wasm"))

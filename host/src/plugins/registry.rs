@@ -153,7 +153,7 @@ impl Registry {
     }
 
     /// Switch plugin `name` off: its file (`name.wasm`, a plugin being its
-    /// file) is refused with [`LoadError::Disabled`] before it is read,
+    /// file; see [`name_matches_file`]) is refused with [`LoadError::Disabled`] before it is read,
     /// compiled or instantiated, and a loaded version is unloaded.
     pub fn disable(&self, name: &str) {
         lock(&self.disabled).insert(name.to_string());
@@ -253,11 +253,11 @@ impl Registry {
 
     async fn load(&self, file: &Path, force: bool) -> Result<LoadOutcome, LoadError> {
         let _guard = self.loading.lock().await;
-        if let Some(plugin) = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .filter(|stem| lock(&self.disabled).contains(stem))
-        {
+        let disabled = lock(&self.disabled)
+            .iter()
+            .find(|name| name_matches_file(name, file))
+            .cloned();
+        if let Some(plugin) = disabled {
             let e = LoadError::Disabled {
                 path: file.into(),
                 plugin,

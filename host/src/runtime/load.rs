@@ -34,7 +34,7 @@ pub struct Compiled {
     pub(crate) mapped: bool,
     /// The metadata the first instance described, validated (shared by
     /// clones).
-    pub(crate) validated: Arc<OnceLock<Arc<Validated>>>,
+    pub(crate) validated: Arc<OnceLock<Validated>>,
 }
 
 impl Compiled {
@@ -53,10 +53,10 @@ impl Compiled {
             return Ok(done.triggers.clone());
         }
         let triggers = super::info::validate_and_compile(info)?;
-        let _ = self.validated.set(Arc::new(Validated {
+        let _ = self.validated.set(Validated {
             info: info.clone(),
             triggers: triggers.clone(),
-        }));
+        });
         Ok(triggers)
     }
 }
