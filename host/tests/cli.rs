@@ -154,29 +154,42 @@ fn demo_over_onebot_reads_a_script_and_prints_the_bot_replies() {
 }
 
 fn demo_script(extra: &[&str]) {
+    let out = run_demo(extra, Some("off"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_chat(&stdout(&out));
+}
+
+/// Runs `wasmqq demo` on the chat script of the demo tests; `rust_log`
+/// `None` leaves `RUST_LOG` unset, as a user's shell would.
+fn run_demo(extra: &[&str], rust_log: Option<&str>) -> Output {
     use std::io::Write;
     let plugins = tempfile::tempdir().unwrap();
     for name in ["echo", "counter"] {
         std::fs::copy(wasm(name), plugins.path().join(format!("{name}.wasm"))).unwrap();
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmqq"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wasmqq"));
+    command
         .args(["demo", "--plugins", plugins.path().to_str().unwrap()])
         .args(extra)
-        .env("RUST_LOG", "off")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start demo");
+        .stderr(std::process::Stdio::piped());
+    match rust_log {
+        Some(filter) => command.env("RUST_LOG", filter),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let mut child = command.spawn().expect("start demo");
     child
         .stdin
         .take()
         .unwrap()
         .write_all(b"!echo hello\n:group wasmqq dev\n!count\n!count\n:as bob\n!plugins\n")
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
+    child.wait_with_output().unwrap()
+}
+
+/// The chat of the demo script, in order.
+fn assert_chat(text: &str) {
     let expected = [
         "Alice (a private chat): !echo hello",
         "bot (to Alice): hello",
@@ -186,13 +199,51 @@ fn demo_script(extra: &[&str]) {
         "you are Bob (10002) in group \"wasmqq dev\"",
         "bot (in group \"wasmqq dev\"): Sorry, !plugins is only for bot admins.",
     ];
-    let mut rest = text.as_str();
+    let mut rest = text;
     for line in expected {
         let at = rest
             .find(line)
             .unwrap_or_else(|| panic!("missing {line:?} (in order) in:\n{text}"));
         rest = &rest[at + line.len()..];
     }
+}
+
+/// By default the demo's terminal shows only the chat: the bot's and the
+/// simulator's logs (INFO and up) go to `wasmqq.log` in its data folder.
+#[test]
+fn demo_logs_to_a_file_in_its_data_folder() {
+    let data = tempfile::tempdir().unwrap();
+    let out = run_demo(&["--data", data.path().to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_chat(&stdout(&out));
+    let terminal = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        !terminal.contains(" INFO ") && !terminal.contains("[webqq]"),
+        "log lines on the terminal:\n{terminal}"
+    );
+    let log_path = data.path().join("wasmqq.log");
+    assert!(
+        terminal.contains(&log_path.display().to_string()),
+        "the demo does not say where its log is:\n{terminal}"
+    );
+    let log = std::fs::read_to_string(&log_path).expect("the demo's log file");
+    assert!(log.contains(" INFO "), "no INFO lines in the log:\n{log}");
+    assert!(
+        log.contains("plugin loaded from"),
+        "no plugin load logged:\n{log}"
+    );
+}
+
+/// `-v` shows the logs on the terminal (stderr) as well.
+#[test]
+fn demo_verbose_shows_the_logs() {
+    let data = tempfile::tempdir().unwrap();
+    let out = run_demo(&["-v", "--data", data.path().to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_chat(&stdout(&out));
+    assert!(stderr(&out).contains(" INFO "), "{}", stderr(&out));
+    let log = std::fs::read_to_string(data.path().join("wasmqq.log")).unwrap();
+    assert!(log.contains(" INFO "), "{log}");
 }
 
 /// A minimal HTTP/1.0 exchange with the simulator's control API.

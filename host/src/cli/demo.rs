@@ -19,6 +19,8 @@ use crate::bot::Bot;
 use crate::config::{AccountConfig, Config, OnebotAccountConfig};
 use crate::runtime::abi::Capability;
 
+use super::LogSink;
+
 /// Options of `wasmqq demo`.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -43,6 +45,10 @@ pub struct DemoArgs {
     /// configuration are replaced by this one account.
     #[arg(long, value_enum, default_value_t = DemoPlatform::Webqq)]
     platform: DemoPlatform,
+    /// Show the logs of the bot and the simulator on the terminal (stderr)
+    /// too; they always go to `wasmqq.log` in the data folder.
+    #[arg(short, long)]
+    pub(super) verbose: bool,
 }
 
 /// The platforms `wasmqq demo` can run over.
@@ -62,7 +68,7 @@ struct Speaker {
     to: Option<u64>,
 }
 
-pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub(super) async fn run(args: DemoArgs, logs: LogSink) -> anyhow::Result<()> {
     let onebot = args.platform == DemoPlatform::Onebot;
     let sim = wasmqq_sim::start(
         SimConfig {
@@ -86,16 +92,21 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             c
         }
     };
-    let _temp;
+    let mut temp = None;
     let data = match args.data {
         Some(d) => d,
         None => {
             let t = tempfile::tempdir().context("creating a temporary data folder")?;
             let path = t.path().to_path_buf();
-            _temp = t;
+            temp = Some(t);
             path
         }
     };
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("creating the data folder {}", data.display()))?;
+    let log_path = data.join("wasmqq.log");
+    logs.to_file(&log_path)
+        .with_context(|| format!("opening the log file {}", log_path.display()))?;
     config.bot.data_dir = data;
     if let Some(p) = args.plugins {
         config.bot.plugin_dir = p;
@@ -120,7 +131,27 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         sim.addr(),
         config.bot.plugin_dir.display()
     );
-    let bot = Bot::start(config, Observer::stderr()).await?;
+    eprintln!(
+        "wasmqq demo: logs in {}{}{}",
+        log_path.display(),
+        if temp.is_some() {
+            " (removed at exit; --data DIR keeps them)"
+        } else {
+            ""
+        },
+        if args.verbose {
+            ""
+        } else {
+            "; -v shows them here"
+        }
+    );
+    // The login steps are in the log; on the terminal only with -v.
+    let observer = if args.verbose {
+        Observer::stderr()
+    } else {
+        Observer::new(|_| {})
+    };
+    let bot = Bot::start(config, observer).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let bot_task = tokio::spawn(bot.run(async {
         let _ = stopped.await;

@@ -1,6 +1,7 @@
 //! The `wasmqq` command line.
 
 mod demo;
+mod log_sink;
 mod plugin;
 mod plugin_build;
 mod run;
@@ -10,6 +11,8 @@ mod sim;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+pub use log_sink::LogSink;
 
 /// wasmqq: a WebQQ chat bot whose features are sandboxed WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -112,18 +115,24 @@ enum PluginCommand {
 }
 
 impl Cli {
-    /// The log filter when `RUST_LOG` is not set: `warn` for the
-    /// interactive demo (its terminal is the chat; INFO lines of the bot and
-    /// the simulator would drown it), `info` otherwise.
+    /// The log filter when `RUST_LOG` is not set: `info`.
     pub fn default_log_filter(&self) -> &'static str {
-        match self.command {
-            Command::Demo(_) => "warn",
-            _ => "info",
+        "info"
+    }
+
+    /// Where the log lines go: stderr, except for `wasmqq demo`, whose
+    /// terminal is the chat: its lines go to `wasmqq.log` in its data
+    /// folder (and to stderr as well with `demo -v`).
+    pub fn log_sink(&self) -> LogSink {
+        match &self.command {
+            Command::Demo(args) => LogSink::deferred_file(args.verbose),
+            _ => LogSink::stderr(),
         }
     }
 
-    /// Run the chosen subcommand.
-    pub async fn run(self) -> anyhow::Result<()> {
+    /// Run the chosen subcommand; `logs` is the sink from [`Cli::log_sink`]
+    /// the subscriber writes to.
+    pub async fn run(self, logs: LogSink) -> anyhow::Result<()> {
         match self.command {
             Command::Plugin(PluginCommand::Check { file, cache }) => {
                 plugin::check(&file, cache.dir()).await
@@ -163,7 +172,7 @@ impl Cli {
                 plugin_build::build(plugin_build::BuildArgs { dir, out, config })
             }
             Command::Sim(args) => sim::run(args).await,
-            Command::Demo(args) => demo::run(args).await,
+            Command::Demo(args) => demo::run(args, logs).await,
             Command::Run { config } => run::run(&config).await,
         }
     }
