@@ -5,6 +5,8 @@
 
 use wasmqq::runtime::abi::Action;
 use wasmqq::runtime::{Call, Grants};
+use wasmqq_tests::dispatch::{TestBot, group};
+use wasmqq_tests::logs::capture_logs_at;
 use wasmqq_tests::{command, runtime, wasm};
 
 async fn ask(plugin: &wasmqq::runtime::PluginHandle, name: &str) -> String {
@@ -15,41 +17,14 @@ async fn ask(plugin: &wasmqq::runtime::PluginHandle, name: &str) -> String {
     }
 }
 
-/// A `MakeWriter` collecting log output for assertions.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn plugin_output_and_denials_go_to_the_log_under_its_name() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs_at(tracing::Level::INFO);
     let rt = runtime();
     let hostile = rt.start(wasm("hostile"), Grants::NONE, "{}").await.unwrap();
     assert_eq!(ask(&hostile, "stdout").await, "printed");
     ask(&hostile, "kv").await;
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let line = |needle: &str| {
         text.lines()
             .find(|l| l.contains(needle))
@@ -66,5 +41,27 @@ async fn plugin_output_and_denials_go_to_the_log_under_its_name() {
     assert!(
         denied.contains("WARN") && denied.contains("plugin=hostile"),
         "{denied}"
+    );
+}
+
+/// One message can be followed into its plugin: what the plugin logs during
+/// the call carries the message's span (its id and chat) and a per-call span
+/// naming the plugin and the export.
+#[tokio::test]
+async fn a_plugin_call_logs_inside_the_message_span() {
+    let (logs, _guard) = capture_logs_at(tracing::Level::INFO);
+    let mut bot = TestBot::new(&["hostile"], TestBot::config()).await;
+    let chat = group(7, "ops");
+    bot.say(&chat, 42, "!stdout");
+    assert_eq!(bot.reply_text().await, "printed");
+    let line = logs
+        .lines_with(&["hostile says hello on stdout"])
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no plugin output in:\n{}", logs.text()));
+    assert!(
+        line.contains("message{msg_id=2")
+            && line.contains("call{plugin=hostile export=on-command}"),
+        "{line}"
     );
 }

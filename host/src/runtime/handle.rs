@@ -74,7 +74,8 @@ struct Shared {
     log: Arc<PluginLog>,
     /// The instance; whoever holds the lock may call it.
     slot: Arc<tokio::sync::Mutex<Slot>>,
-    /// The span every call and rebuild of this plugin runs in.
+    /// The span rebuilds of this plugin run in (a call runs in its own
+    /// `call` span under the caller's).
     span: tracing::Span,
 }
 
@@ -162,11 +163,11 @@ impl PluginHandle {
     /// the next call).
     pub async fn call(&self, call: Call) -> Result<Vec<Action>, CallError> {
         let shared = &self.shared;
+        // A child of the caller's span (the message's or the timer's), so
+        // one message can be followed into its plugin.
+        let span = tracing::info_span!("call", plugin = %shared.info.name, export = %call.export());
         let mut slot = shared.slot.clone().lock_owned().await;
-        let result = shared
-            .call(&mut slot, call)
-            .instrument(shared.span.clone())
-            .await;
+        let result = shared.call(&mut slot, call).instrument(span).await;
         if slot.instance.is_none() && !shared.status().quarantined {
             // Rebuild holding the lock, without making this caller wait.
             match tokio::runtime::Handle::try_current() {
