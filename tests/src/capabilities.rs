@@ -33,6 +33,9 @@ pub struct CapsHost {
     pub store: Store,
     /// The timer service (not started: see [`CapsHost::start_timers`]).
     pub timers: TimerService,
+    /// Stops the timer task [`CapsHost::start_timers`] started, when the
+    /// host is dropped.
+    timer_stop: wasmqq_shutdown::Signal,
     /// Messages plugins sent through `messaging.send`.
     pub sent: mpsc::UnboundedReceiver<Sent>,
 }
@@ -98,6 +101,7 @@ impl CapsHost {
             runtime,
             store,
             timers,
+            timer_stop: wasmqq_shutdown::Signal::new(),
             sent,
         }
     }
@@ -113,7 +117,7 @@ impl CapsHost {
     /// Start firing timers; due ones arrive on the returned receiver.
     pub fn start_timers(&self) -> mpsc::Receiver<DueTimer> {
         let (tx, rx) = mpsc::channel(16);
-        self.timers.start(tx);
+        self.timers.start(tx, self.timer_stop.listener());
         rx
     }
 }

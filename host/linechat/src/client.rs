@@ -28,10 +28,10 @@ use crate::command::Command;
 use crate::event::{RoomEvent, User};
 use crate::line::{Frame, LineReader};
 use crate::rate::Bucket;
-use crate::shutdown::Shutdown;
 use crate::state::{Kick, Line, Refused, Registered, Shared};
 use crate::writer::{self, kicked};
 use crate::{nick, text};
+use wasmqq_shutdown::Shutdown;
 
 /// How long a leaving client's last lines may take to be written.
 const LINGER: Duration = Duration::from_secs(2);

@@ -19,7 +19,7 @@
 //! | `client.rs` | one connection's life: nickname, commands, farewell |
 //! | `server.rs` | the accept loop and the `max_clients` gate |
 //! | `rate.rs` | flood control: a token bucket per connection |
-//! | `shutdown.rs` | the shutdown signal every task listens to |
+//! | (`wasmqq-shutdown`) | the shutdown signal every task listens to |
 //! | `event.rs` | what the bot receives: [`RoomEvent`], [`User`], [`BotInbox`] |
 //! | `room.rs` | the [`Room`] handle |
 //!
@@ -75,7 +75,6 @@ mod nick;
 mod rate;
 mod room;
 mod server;
-mod shutdown;
 mod state;
 mod text;
 mod writer;

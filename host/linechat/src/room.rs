@@ -9,14 +9,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::config::RoomConfig;
 use crate::error::Error;
 use crate::event::{BotInbox, User};
 use crate::server;
-use crate::shutdown::Shutdown;
 use crate::state::Shared;
+use wasmqq_shutdown::Signal;
 
 /// A running chat room. Cheap to clone; all clones are the same room.
 ///
@@ -43,16 +43,10 @@ impl Room {
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
         let (bot_tx, bot_rx) = mpsc::channel(config.bot_queue);
-        let (shutdown_tx, shutdown) = Shutdown::new();
-        let (done_tx, done_rx) = watch::channel(false);
-        let shared = Arc::new(Shared::new(config, local_addr, shutdown_tx, done_rx));
-        tokio::spawn(server::run(
-            listener,
-            Arc::clone(&shared),
-            bot_tx,
-            shutdown,
-            done_tx,
-        ));
+        let signal = Signal::new();
+        let shutdown = signal.listener();
+        let shared = Arc::new(Shared::new(config, local_addr, signal));
+        tokio::spawn(server::run(listener, Arc::clone(&shared), bot_tx, shutdown));
         Ok((Room { shared }, BotInbox { rx: bot_rx }))
     }
 

@@ -17,15 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
 use crate::client;
 use crate::event::RoomEvent;
-use crate::shutdown::Shutdown;
 use crate::state::{Full, Shared};
 use crate::text;
+use wasmqq_shutdown::Shutdown;
 
 /// Pause after a failed `accept`.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -36,7 +36,6 @@ pub(crate) async fn run(
     shared: Arc<Shared>,
     bot: mpsc::Sender<RoomEvent>,
     mut shutdown: Shutdown,
-    done: watch::Sender<bool>,
 ) {
     info!(addr = %shared.local_addr, room = %shared.config.room_name, "chat room listening");
     let mut tasks = JoinSet::new();
@@ -82,5 +81,5 @@ pub(crate) async fn run(
         }
     }
     info!(room = %shared.config.room_name, "chat room closed");
-    done.send_replace(true);
+    // Dropping `shutdown`, the last listener, finishes the room's signal.
 }

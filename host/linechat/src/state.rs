@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
+use wasmqq_shutdown::Signal;
 
 use crate::config::RoomConfig;
 use crate::error::Error;
@@ -152,24 +153,18 @@ pub(crate) struct Shared {
     pub(crate) config: RoomConfig,
     pub(crate) local_addr: SocketAddr,
     state: Mutex<State>,
-    shutdown: watch::Sender<bool>,
-    /// Becomes `true` once the accept loop and every connection have ended.
-    done: watch::Receiver<bool>,
+    /// Fired at shutdown; finished once the accept loop and every
+    /// connection (each holding a listener) have ended.
+    shutdown: Signal,
 }
 
 impl Shared {
-    pub(crate) fn new(
-        config: RoomConfig,
-        local_addr: SocketAddr,
-        shutdown: watch::Sender<bool>,
-        done: watch::Receiver<bool>,
-    ) -> Shared {
+    pub(crate) fn new(config: RoomConfig, local_addr: SocketAddr, shutdown: Signal) -> Shared {
         Shared {
             config,
             local_addr,
             state: Mutex::default(),
             shutdown,
-            done,
         }
     }
 
@@ -436,12 +431,11 @@ impl Shared {
         }
         state.closed = true;
         drop(state);
-        self.shutdown.send_replace(true);
+        self.shutdown.fire();
     }
 
     /// Resolves once every task of the room has ended.
     pub(crate) async fn finished(&self) {
-        let mut done = self.done.clone();
-        let _ = done.wait_for(|&d| d).await;
+        self.shutdown.finished().await;
     }
 }

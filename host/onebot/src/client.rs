@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
+use wasmqq_shutdown::{Shutdown, Signal};
 use wasmqq_wire::backoff::Backoff;
 
 use crate::config::{Config, Mode};
@@ -40,20 +41,19 @@ pub(crate) struct Shared {
     /// The WebSocket link calls go over, when there is one.
     pub api: watch::Sender<Option<Arc<ApiLink>>>,
     pub events: mpsc::Sender<Event>,
-    pub shutdown: watch::Sender<bool>,
+    pub shutdown: Signal,
     /// The account, once known (0 before).
     pub self_id: AtomicU64,
 }
 
 impl Shared {
     pub(crate) fn is_shut_down(&self) -> bool {
-        *self.shutdown.borrow()
+        self.shutdown.is_fired()
     }
 
     /// Resolves once the client is shut down, with that as the reason.
     pub(crate) async fn stopped(&self) -> String {
-        let mut rx = self.shutdown.subscribe();
-        let _ = rx.wait_for(|s| *s).await;
+        self.shutdown.listener().recv().await;
         "shut down".to_string()
     }
 
@@ -78,7 +78,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Events {
     rx: mpsc::Receiver<Event>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 }
 
 impl Events {
@@ -88,7 +88,7 @@ impl Events {
         tokio::select! {
             biased;
             ev = self.rx.recv() => ev,
-            _ = self.shutdown.wait_for(|s| *s) => self.rx.try_recv().ok(),
+            () = self.shutdown.recv() => self.rx.try_recv().ok(),
         }
     }
 
@@ -112,7 +112,7 @@ impl Drop for Inner {
     /// The last handle gone without [`Client::shutdown`]: stop the
     /// background tasks and the connections all the same.
     fn drop(&mut self) {
-        self.shared.shutdown.send_replace(true);
+        self.shared.shutdown.fire();
     }
 }
 
@@ -173,7 +173,7 @@ impl Client {
             Mode::Http { api, .. } => check_scheme(api, &["http", "https"])?,
         }
         let (events_tx, events_rx) = mpsc::channel(config.event_buffer.max(1));
-        let (shutdown, _) = watch::channel(false);
+        let shutdown = Signal::new();
         let (api, _) = watch::channel(None);
         let http = match &config.mode {
             Mode::Http { api, .. } => Some(HttpApi::new(api, config.access_token.clone())?),
@@ -190,7 +190,7 @@ impl Client {
         });
         let events = Events {
             rx: events_rx,
-            shutdown: shared.shutdown.subscribe(),
+            shutdown: shared.shutdown.listener(),
         };
         let client = Client {
             inner: Arc::new(Inner {
@@ -513,7 +513,7 @@ impl Client {
     /// Idempotent.
     pub async fn shutdown(&self) {
         let shared = &self.inner.shared;
-        shared.shutdown.send_replace(true);
+        shared.shutdown.fire();
         if let Some(link) = shared.api.send_replace(None) {
             link.pending.fail_all();
         }

@@ -100,6 +100,8 @@ pub struct Bot {
     events: mpsc::Receiver<PlatformEvent>,
     timers: mpsc::Receiver<DueTimer>,
     timer_task: tokio::task::JoinHandle<()>,
+    /// Stops the timer scheduler.
+    timer_stop: wasmqq_shutdown::Signal,
     _watcher: Watcher,
 }
 
@@ -297,7 +299,8 @@ impl Bot {
             replay_journal(name, &out.outbox, &dispatcher);
         }
         let (timer_tx, timer_rx) = mpsc::channel(64);
-        let timer_task = timers.start(timer_tx);
+        let timer_stop = wasmqq_shutdown::Signal::new();
+        let timer_task = timers.start(timer_tx, timer_stop.listener());
         Ok(Bot {
             accounts,
             registry,
@@ -305,6 +308,7 @@ impl Bot {
             events: event_rx,
             timers: timer_rx,
             timer_task,
+            timer_stop,
             _watcher: watcher,
         })
     }
@@ -388,12 +392,25 @@ impl Bot {
                 },
             }
         }
-        // In order: no new timers; the messages being handled get a moment
-        // to have their replies queued (the journal keeps the others); then
-        // the outbox (a send in flight gets its grace period while the
-        // client still works; undelivered messages stay on disk); then the
-        // client.
-        self.timer_task.abort();
+        // In order: no new timers; the messages already received but not
+        // yet read are journaled and dispatched (the server will not send
+        // them again); the messages being handled get a moment to have
+        // their replies queued (the journal keeps the others); then the
+        // outbox (a send in flight gets its grace period while the client
+        // still works; undelivered messages stay on disk); then the client.
+        self.timer_stop.fire();
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.timer_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the timer scheduler did not stop in time");
+            self.timer_task.abort();
+        }
+        while let Ok(event) = self.events.try_recv() {
+            if let PlatformEvent::Message(incoming) = event {
+                self.receive(incoming);
+            }
+        }
         let unfinished = self.dispatcher.drain(SHUTDOWN_GRACE).await;
         if unfinished > 0 {
             tracing::info!(

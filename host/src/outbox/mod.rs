@@ -80,9 +80,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::Instrument;
+use wasmqq_shutdown::{Shutdown, Signal};
 use wasmqq_webqq::{ChatKind, ChatRef, ContactBook, Segment};
 
 pub use deliver::{Deliver, Delivery, verdict_of};
@@ -276,7 +277,7 @@ impl std::fmt::Debug for Outbox {
 struct Inner {
     shared: Arc<Shared>,
     runtime: tokio::runtime::Handle,
-    stop: watch::Sender<bool>,
+    stop: Signal,
     tasks: Mutex<JoinSet<()>>,
 }
 
@@ -331,7 +332,7 @@ impl Outbox {
         let queue = Queue::open(path)?;
         let chats = queue.lanes()?;
         let pending = queue.count()?;
-        let (stop, _) = watch::channel(false);
+        let stop = Signal::new();
         let outbox = Outbox {
             inner: Arc::new(Inner {
                 shared: Arc::new(Shared {
@@ -399,7 +400,7 @@ impl Outbox {
     }
 
     fn queued(&self, id: u64, msg: &OutMessage) {
-        if *self.inner.stop.borrow() {
+        if self.inner.stop.is_fired() {
             tracing::info!(row = id, chat = %msg.chat, origin = msg.origin, "outbox is shut down: message kept for the next start");
         } else {
             tracing::debug!(row = id, chat = %msg.chat, origin = msg.origin, "message queued");
@@ -441,7 +442,7 @@ impl Outbox {
     /// waits for them. Undelivered messages stay in the file. Idempotent;
     /// affects every clone.
     pub async fn shutdown(&self) {
-        self.inner.stop.send_replace(true);
+        self.inner.stop.fire();
         let mut tasks = std::mem::take(&mut *lock(&self.inner.tasks));
         let grace = self.inner.shared.config.shutdown_grace;
         let drained =
@@ -479,7 +480,7 @@ impl Outbox {
         let span = tracing::info_span!("outbox", chat = %lane);
         let chat = lane;
         tasks.spawn_on(
-            run_chat(shared.clone(), chat, notify, self.inner.stop.subscribe()).instrument(span),
+            run_chat(shared.clone(), chat, notify, self.inner.stop.listener()).instrument(span),
             &self.inner.runtime,
         );
     }
@@ -511,18 +512,6 @@ enum Flow {
     Shutdown,
 }
 
-/// Sleeps `d` unless the outbox stops first; true when it stopped.
-async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
-    if *stop.borrow() {
-        return true;
-    }
-    let stopped = tokio::select! {
-        _ = tokio::time::sleep(d) => false,
-        _ = stop.wait_for(|s| *s) => true,
-    };
-    stopped || *stop.borrow()
-}
-
 /// Whether `msg` can be queued at all.
 fn check(msg: &OutMessage) -> Result<(), OutboxError> {
     if msg.chat.kind == ChatKind::Session {
@@ -545,18 +534,13 @@ fn check(msg: &OutMessage) -> Result<(), OutboxError> {
 }
 
 /// One lane's delivery task: its rows in id order, one at a time.
-async fn run_chat(
-    shared: Arc<Shared>,
-    chat: String,
-    wake: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn run_chat(shared: Arc<Shared>, chat: String, wake: Arc<Notify>, mut stop: Shutdown) {
     // Rows at or below the cursors (replies, proactive messages) were
     // handled by this task; skipping them means a row whose delete failed
     // is not sent twice by this process.
     let mut cursor = (0u64, 0u64);
     loop {
-        if *stop.borrow() {
+        if stop.is_shutdown() {
             return;
         }
         let lane = chat.clone();
@@ -565,7 +549,7 @@ async fn run_chat(
             Err(e) => {
                 tracing::error!(error = %e, "outbox: cannot read the next message; trying again");
                 let pause = shared.config.retry_max.min(Duration::from_secs(5));
-                if sleep_or_stop(&mut stop, pause).await {
+                if stop.sleep(pause).await {
                     return;
                 }
                 continue;
@@ -574,7 +558,7 @@ async fn run_chat(
         let Some(row) = row else {
             tokio::select! {
                 _ = wake.notified() => {}
-                _ = stop.wait_for(|s| *s) => return,
+                () = stop.recv() => return,
             }
             continue;
         };
@@ -599,7 +583,7 @@ async fn run_chat(
 }
 
 /// Delivers one row: attempts, backoff, and the bookkeeping of each verdict.
-async fn process(shared: &Arc<Shared>, mut row: Row, stop: &mut watch::Receiver<bool>) -> Flow {
+async fn process(shared: &Arc<Shared>, mut row: Row, stop: &mut Shutdown) -> Flow {
     let id = row.id;
     let max_attempts = shared.config.max_attempts.max(1);
     loop {
@@ -672,7 +656,7 @@ async fn process(shared: &Arc<Shared>, mut row: Row, stop: &mut watch::Receiver<
         {
             tracing::warn!(error = %e, "could not record the attempt");
         }
-        if sleep_or_stop(stop, delay).await {
+        if stop.sleep(delay).await {
             return Flow::Shutdown;
         }
     }

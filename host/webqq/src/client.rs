@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{RwLock, mpsc, watch};
+use tokio::sync::{RwLock, mpsc};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
+use wasmqq_shutdown::Signal;
 
 use crate::config::ClientConfig;
 use crate::contacts::{ContactBook, ContactCache};
@@ -81,7 +82,7 @@ impl Client {
     /// expired codes, and on an unreadable session file.
     pub async fn connect(config: ClientConfig, observer: Observer) -> Result<Client> {
         let transport = Transport::new(config.server, config.request_timeout)?;
-        let (shutdown, _) = watch::channel(false);
+        let shutdown = Signal::new();
         let buffer = config.event_buffer.max(1);
         let inner = Arc::new(Inner {
             config,
@@ -138,7 +139,7 @@ impl Client {
     /// shutdown; delivery problems are reported per part in the
     /// [`SendReport`].
     pub async fn send(&self, chat: ChatRef, segments: &[Segment]) -> Result<SendReport> {
-        if *self.inner.shutdown.borrow() {
+        if self.inner.shutdown.is_fired() {
             return Err(Error::Shutdown);
         }
         let c = &self.inner.config;
@@ -160,7 +161,7 @@ impl Client {
             &settings,
             face,
             || async {
-                if *inner.shutdown.borrow() {
+                if inner.shutdown.is_fired() {
                     return Err(Error::Shutdown);
                 }
                 Ok(inner.auth.read().await.clone())
@@ -208,7 +209,7 @@ impl Client {
     /// stream. Sends started afterwards fail with [`Error::Shutdown`].
     /// Idempotent.
     pub async fn shutdown(&self) {
-        self.inner.shutdown.send_replace(true);
+        self.inner.shutdown.fire();
         let task = self.task.lock().await.take();
         if let Some(task) = task {
             if let Err(e) = task.await {

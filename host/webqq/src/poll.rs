@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tracing::Instrument;
+use wasmqq_shutdown::Shutdown;
 use wasmqq_wire::backoff::Backoff;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
 
@@ -221,7 +222,7 @@ struct Stop;
 struct Poller {
     inner: Arc<Inner>,
     tx: mpsc::Sender<Event>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: Shutdown,
     backoff: Backoff,
     /// The pause before polling again after a `103` cured by a probe.
     fast: Backoff,
@@ -235,7 +236,7 @@ struct Poller {
 
 /// Runs the poll loop until shutdown (or until a re-login fails for good).
 pub(crate) async fn run(inner: Arc<Inner>, tx: mpsc::Sender<Event>) {
-    let shutdown = inner.shutdown.subscribe();
+    let shutdown = inner.shutdown.listener();
     let base = inner.config.backoff_base;
     let backoff = Backoff::new(base, inner.config.backoff_max);
     let fast = Backoff::new(base / 4, base.saturating_mul(4));
@@ -263,7 +264,7 @@ impl Poller {
             let auth = self.inner.auth.read().await.clone();
             let answer = tokio::select! {
                 a = poll_once(&self.inner, &auth) => a,
-                _ = self.shutdown.changed() => return Err(Stop),
+                () = self.shutdown.recv() => return Err(Stop),
             };
             match classify(answer) {
                 Action::Idle => self.polled(),
@@ -321,7 +322,7 @@ impl Poller {
     async fn sleep(&mut self, d: std::time::Duration) -> Result<(), Stop> {
         tokio::select! {
             _ = tokio::time::sleep(d) => Ok(()),
-            _ = self.shutdown.changed() => Err(Stop),
+            () = self.shutdown.recv() => Err(Stop),
         }
     }
 
@@ -333,7 +334,7 @@ impl Poller {
                 }
                 Ok(())
             }
-            _ = self.shutdown.changed() => Err(Stop),
+            () = self.shutdown.recv() => Err(Stop),
         }
     }
 
@@ -389,7 +390,7 @@ impl Poller {
             let current = guard.clone();
             let r = tokio::select! {
                 r = self.inner.relink(&current) => r,
-                _ = self.shutdown.changed() => return Err(Stop),
+                () = self.shutdown.recv() => return Err(Stop),
             };
             if let Ok(auth) = &r {
                 *guard = auth.clone();
@@ -426,7 +427,7 @@ impl Poller {
             loop {
                 let r = tokio::select! {
                     r = self.inner.login(false) => r,
-                    _ = self.shutdown.changed() => return Err(Stop),
+                    () = self.shutdown.recv() => return Err(Stop),
                 };
                 match r {
                     Ok(auth) => {
@@ -438,7 +439,7 @@ impl Poller {
                         tracing::warn!(error = %e, ?delay, "re-login failed; retrying");
                         tokio::select! {
                             _ = tokio::time::sleep(delay) => {}
-                            _ = self.shutdown.changed() => return Err(Stop),
+                            () = self.shutdown.recv() => return Err(Stop),
                         }
                     }
                     Err(e) => {

@@ -6,7 +6,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{RwLock, watch};
+use tokio::sync::RwLock;
+use wasmqq_shutdown::Signal;
 
 use crate::config::ClientConfig;
 use crate::contacts::{self, ContactCache};
@@ -38,7 +39,7 @@ pub(crate) struct Inner {
     pub contacts: ContactCache,
     pub send_state: SendState,
     pub observer: Observer,
-    pub shutdown: watch::Sender<bool>,
+    pub shutdown: Signal,
 }
 
 impl Inner {
@@ -270,6 +271,6 @@ impl Inner {
 
     /// Whether shutdown was requested.
     pub(crate) fn is_shut_down(&self) -> bool {
-        *self.shutdown.borrow()
+        self.shutdown.is_fired()
     }
 }

@@ -27,6 +27,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
+use wasmqq_shutdown::Shutdown;
 
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::timers::Host;
 use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::HostError;
@@ -155,9 +156,9 @@ impl TimerService {
     /// Start firing: spawn the task that sends each due timer on `tx`, the
     /// late ones (due before now, e.g. while the host was down) at once.
     /// Start it once the plugins are loaded, so late timers find them. The
-    /// task ends when the receiver is dropped (or the handle aborted); call
-    /// `start` once per service.
-    pub fn start(&self, tx: mpsc::Sender<DueTimer>) -> JoinHandle<()> {
+    /// task ends at `shutdown` or when the receiver is dropped; call `start`
+    /// once per service.
+    pub fn start(&self, tx: mpsc::Sender<DueTimer>, mut shutdown: Shutdown) -> JoinHandle<()> {
         let inner = self.inner.clone();
         tokio::spawn(async move {
             loop {
@@ -170,8 +171,9 @@ impl TimerService {
                         late_ms = now.saturating_sub(timer.event.due),
                         "timer due"
                     );
-                    if tx.send(timer).await.is_err() {
-                        return;
+                    tokio::select! {
+                        sent = tx.send(timer) => if sent.is_err() { return },
+                        () = shutdown.recv() => return,
                     }
                 }
                 let sleep = next
@@ -182,6 +184,7 @@ impl TimerService {
                     _ = tokio::time::sleep(sleep) => {}
                     _ = inner.wake.notified() => {}
                     _ = tx.closed() => return,
+                    () = shutdown.recv() => return,
                 }
             }
         })
@@ -440,7 +443,8 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let svc = service(&store);
         let (tx, mut rx) = mpsc::channel(8);
-        let task = svc.start(tx);
+        let stop = wasmqq_shutdown::Signal::new();
+        let task = svc.start(tx, stop.listener());
         let id = svc
             .schedule("p", now_ms() + 20, "hi", None, "main")
             .unwrap();
@@ -452,7 +456,8 @@ mod tests {
         again.delivered().await;
         assert!(svc.pending(None).is_empty());
         assert!(TimerTable::new(&store).unwrap().all().unwrap().is_empty());
-        task.abort();
+        stop.fire();
+        task.await.unwrap();
     }
 
     #[test]
