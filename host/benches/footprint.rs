@@ -24,8 +24,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use wasmqq::runtime::abi::{Chat, ChatKind, Message, Segment};
-use wasmqq::runtime::{Call, Grants, Origin, PluginHandle, Runtime, RuntimeConfig};
+use wasmqq::abi::{Chat, ChatKind, Message, Segment};
+use wasmqq::capabilities::Grants;
+use wasmqq::runtime::{Call, Origin, PluginHandle, Runtime, RuntimeConfig};
 
 #[path = "../tests/common/wasm.rs"]
 mod wasm;

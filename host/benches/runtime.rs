@@ -27,10 +27,11 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use wasmqq::runtime::abi::v0_1_0::{Plugin as Bindings, PluginPre};
-use wasmqq::runtime::abi::{Action, Chat, ChatKind, Message, PluginInfo, Segment};
+use wasmqq::abi::v0_1_0::{Plugin as Bindings, PluginPre};
+use wasmqq::abi::{Action, Chat, ChatKind, Message, PluginInfo, Segment};
+use wasmqq::capabilities::Grants;
 use wasmqq::runtime::{
-    Call, Compiled, Grants, Instance, Origin, PluginHandle, PluginSetup, Runtime, RuntimeConfig,
+    Call, Compiled, Instance, Origin, PluginHandle, PluginSetup, Runtime, RuntimeConfig,
 };
 
 /// The component every call benchmark runs.

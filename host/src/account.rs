@@ -8,12 +8,15 @@
 //! answering on one account sends, looks up and schedules on that account.
 //! (A plugin call runs in its caller's task, so the task-local value is the
 //! caller's.) Outside any scope the account is
-//! [`DEFAULT_ACCOUNT`](crate::dispatch::DEFAULT_ACCOUNT).
+//! [`DEFAULT_ACCOUNT`].
 
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::dispatch::DEFAULT_ACCOUNT;
+/// The account a chat belongs to when the configuration names none (one
+/// account from `[webqq]`, or a single unnamed `[[accounts]]` entry). Its
+/// chat keys and its outbox file are those of a one-account bot.
+pub const DEFAULT_ACCOUNT: &str = "main";
 
 tokio::task_local! {
     static CURRENT: Arc<str>;

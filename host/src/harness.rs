@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use wasmqq::harness::{PluginHarness, reply_text};
-//! use wasmqq::runtime::abi::Capability;
+//! use wasmqq::abi::Capability;
 //!
 //! // In a plugin crate's `tests/`: build this crate for wasm32-wasip2 and load it.
 //! let mut dice = PluginHarness::builder_for_crate(env!("CARGO_MANIFEST_DIR"))
@@ -28,14 +28,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use crate::dispatch::router::{self, Route};
-use crate::plugins::{Builtin, Claim, Owners, Snapshot};
-use crate::runtime::abi::{
+use crate::abi::{
     Action, Capability, Chat, ChatKind, CommandCall, Message, PluginInfo, Segment, TimerEvent,
 };
+use crate::capabilities::{Grants, Services};
+use crate::dispatch::router::{self, Route};
+use crate::plugins::{Builtin, Claim, Owners, Snapshot};
 use crate::runtime::{
-    Call, CallError, Grants, Limits, LoadError, PluginHandle, Runtime, RuntimeConfig, RuntimeError,
-    Services,
+    Call, CallError, Limits, LoadError, PluginHandle, Runtime, RuntimeConfig, RuntimeError,
 };
 
 /// Why the harness could not build, load or call a plugin.
@@ -274,7 +274,7 @@ impl Session {
             sender: self.sender,
             sender_name: self.sender_name.clone(),
             segments: vec![Segment::Text(text.into())],
-            time: now_ms() / 1000,
+            time: crate::clock::unix_ms() / 1000,
         }
     }
 
@@ -309,7 +309,7 @@ impl Session {
             id,
             payload: payload.into(),
             chat: Some(self.chat),
-            due: now_ms(),
+            due: crate::clock::unix_ms(),
         });
         self.call(call).await
     }
@@ -548,10 +548,6 @@ pub fn segment_text(segments: &[Segment]) -> String {
         .collect()
 }
 
-fn now_ms() -> u64 {
-    crate::clock::unix_ms()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -577,7 +573,7 @@ not json
                 Segment::Face(14),
                 Segment::Mention(7),
             ]),
-            Action::Send(crate::runtime::abi::Outgoing {
+            Action::Send(crate::abi::Outgoing {
                 chat: Chat {
                     kind: ChatKind::Group,
                     id: 42,

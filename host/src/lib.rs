@@ -2,8 +2,10 @@
 //! The WebQQ client (`wasmqq-webqq`) and simulator (`wasmqq-sim`) are crates
 //! of their own under `host/`.
 
+pub mod abi;
 pub mod account;
 pub mod bot;
+pub mod capabilities;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,3 +16,4 @@ pub mod platform;
 pub mod plugins;
 pub mod runtime;
 pub mod store;
+pub mod timers;

@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use proptest::prelude::*;
+use wasmqq::abi::{CommandSpec, PluginInfo};
 use wasmqq::config::{Config, ConfigError};
 use wasmqq::dispatch::parse::{full_width, parse_command, split_args};
-use wasmqq::runtime::abi::{CommandSpec, PluginInfo};
 use wasmqq::runtime::validate_info;
 
 /// Writes `arg` so that `split_args` reads it back as one argument (see

@@ -13,15 +13,16 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::sync::mpsc;
 
-use wasmqq::runtime::abi::HostError;
-use wasmqq::runtime::abi::{Action, Chat, ChatKind, Segment};
-use wasmqq::runtime::host::contacts::contact;
-use wasmqq::runtime::host::{
-    Contact, ContactDirectory, DueTimer, HttpFetcher, HttpLimits, Outbound, TimerLimits,
-    TimerService, contacts::unknown_chat,
+use wasmqq::abi::HostError;
+use wasmqq::abi::{Action, Chat, ChatKind, Segment};
+use wasmqq::capabilities::contacts::contact;
+use wasmqq::capabilities::{
+    Contact, ContactDirectory, HttpFetcher, HttpLimits, Outbound, contacts::unknown_chat,
 };
-use wasmqq::runtime::{Call, Grants, Limits, PluginHandle, Runtime, RuntimeConfig, Services};
+use wasmqq::capabilities::{Grants, Services};
+use wasmqq::runtime::{Call, Limits, PluginHandle, Runtime, RuntimeConfig};
 use wasmqq::store::Store;
+use wasmqq::timers::{DueTimer, TimerLimits, TimerService};
 
 use crate::{command, test_limits, wasm};
 
@@ -82,7 +83,9 @@ impl CapsHost {
     pub fn open_with(db: &Path, limits: Limits, timer_limits: TimerLimits) -> CapsHost {
         let store = Store::open(db).expect("open the database");
         let mut services = Services {
-            kv: Some(Arc::new(wasmqq::store::SqliteKv::new(&store).expect("kv"))),
+            kv: Some(Arc::new(
+                wasmqq::capabilities::kv::SqliteKv::new(&store).expect("kv"),
+            )),
             timers: Some(TimerService::open(&store, timer_limits).expect("timers")),
             ..Services::default()
         };

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use wasmqq::abi::{Chat, ChatKind, Message, Segment};
 use wasmqq::dispatch::{ChatAddress, DispatchConfig, Dispatcher, Incoming, Reply, ReplySink};
 use wasmqq::plugins::{Owners, Registry, Toggles, Watcher};
 use wasmqq::runtime::PluginSetup;
-use wasmqq::runtime::abi::{Chat, ChatKind, Message, Segment};
 
 use crate::{runtime, wasm};
 

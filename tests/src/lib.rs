@@ -9,8 +9,9 @@ pub mod capabilities;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use wasmqq::runtime::abi::{Chat, ChatKind, CommandCall, Message, Segment};
-use wasmqq::runtime::{Limits, Runtime, RuntimeConfig, Services};
+use wasmqq::abi::{Chat, ChatKind, CommandCall, Message, Segment};
+use wasmqq::capabilities::Services;
+use wasmqq::runtime::{Limits, Runtime, RuntimeConfig};
 
 #[path = "../../host/tests/common/wasm.rs"]
 mod wasm_lookup;

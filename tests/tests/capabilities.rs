@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use wasmqq::runtime::abi::{Capability, Chat, ChatKind, Segment};
-use wasmqq::runtime::host::KvQuota;
-use wasmqq::runtime::{Call, Grants};
+use wasmqq::abi::{Capability, Chat, ChatKind, Segment};
+use wasmqq::capabilities::Grants;
+use wasmqq::capabilities::KvQuota;
+use wasmqq::runtime::Call;
 use wasmqq_tests::capabilities::{
     CapsHost, PAGE_TITLE, capture_logs, http_server, next_timer, say, text_of,
 };
@@ -203,7 +204,7 @@ async fn a_late_timer_fires_once_after_a_restart() {
             .unwrap()
             .parse()
             .unwrap();
-        let at = wasmqq::runtime::host::timers::now_ms() + 150;
+        let at = wasmqq::clock::unix_ms() + 150;
         let other = say(&caps, "timer-at", &format!("{at} dropped once")).await;
         (
             id,
@@ -227,7 +228,7 @@ async fn a_late_timer_fires_once_after_a_restart() {
         let mut seen = Vec::new();
         for _ in 0..2 {
             let t = next_timer(&mut due, 5).await;
-            assert!(t.event.due < wasmqq::runtime::host::timers::now_ms());
+            assert!(t.event.due < wasmqq::clock::unix_ms());
             seen.push(t.event.id);
             if t.event.id == id {
                 let actions = caps.call(Call::Timer(t.event.clone())).await.unwrap();

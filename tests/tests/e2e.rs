@@ -183,7 +183,7 @@ async fn a_reminder_fires_in_the_group_it_was_asked_in_even_across_a_restart() {
         .entry("remind".into())
         .or_default()
         .grants
-        .push(wasmqq::runtime::abi::Capability::Timers);
+        .push(wasmqq::abi::Capability::Timers);
 
     let bot = world.start_bot(config.clone()).await;
     world.say_in_group(DEV, BOB, "!remind 1s stretch").await;

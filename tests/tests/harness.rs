@@ -2,8 +2,8 @@
 //! plugins: commands and aliases, trigger routing, grants, state, chats and
 //! clear errors.
 
+use wasmqq::abi::Capability;
 use wasmqq::harness::{HarnessError, PluginHarness, render, reply_text};
-use wasmqq::runtime::abi::Capability;
 use wasmqq_tests::wasm;
 
 #[test]

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use wasmqq::abi::Capability;
 use wasmqq::config::PluginConfig;
-use wasmqq::runtime::abi::Capability;
 use wasmqq_tests::e2e::{ALICE, BOB, DEV, World};
 use wasmqq_tests::logs::Captured;
 

@@ -9,9 +9,10 @@
 use std::time::{Duration, Instant};
 
 use tracing::Level;
-use wasmqq::runtime::abi::Capability;
-use wasmqq::runtime::host::TimerLimits;
-use wasmqq::runtime::{Grants, Limits, PluginHandle};
+use wasmqq::abi::Capability;
+use wasmqq::capabilities::Grants;
+use wasmqq::runtime::{Limits, PluginHandle};
+use wasmqq::timers::TimerLimits;
 use wasmqq_tests::capabilities::{CapsHost, Logs, capture_logs_at, say};
 use wasmqq_tests::{runtime_with, test_limits, wasm};
 

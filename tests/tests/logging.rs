@@ -3,8 +3,9 @@
 //! process-wide, so a capturing subscriber must not share the process with
 //! other tests.
 
-use wasmqq::runtime::abi::Action;
-use wasmqq::runtime::{Call, Grants};
+use wasmqq::abi::Action;
+use wasmqq::capabilities::Grants;
+use wasmqq::runtime::Call;
 use wasmqq_tests::dispatch::{TestBot, group};
 use wasmqq_tests::logs::capture_logs_at;
 use wasmqq_tests::{command, runtime, wasm};

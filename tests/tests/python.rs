@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use wasmqq::abi::Capability;
 use wasmqq::harness::{PluginHarness, reply_text};
-use wasmqq::runtime::abi::Capability;
 use wasmqq::runtime::{Origin, Runtime, RuntimeConfig};
 use wasmqq_tests::wasm_dir;
 
@@ -141,7 +141,7 @@ fn python_load_times() {
     let tokio = tokio::runtime::Runtime::new().unwrap();
     let start = Instant::now();
     let handle = tokio
-        .block_on(rt.start(&path, wasmqq::runtime::Grants::NONE, "{}"))
+        .block_on(rt.start(&path, wasmqq::capabilities::Grants::NONE, "{}"))
         .unwrap();
     let started = start.elapsed().as_secs_f64() * 1000.0;
     drop(handle);

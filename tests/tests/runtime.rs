@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use wasmqq::runtime::abi::{Action, Segment};
-use wasmqq::runtime::{Call, CallError, Grants, LoadError, Origin, PluginHandle, Runtime};
+use wasmqq::abi::{Action, Segment};
+use wasmqq::capabilities::Grants;
+use wasmqq::runtime::{Call, CallError, LoadError, Origin, PluginHandle, Runtime};
 use wasmqq_tests::{command, runtime, wasm};
 
 fn reply_text(actions: &[Action]) -> String {
@@ -64,7 +65,7 @@ async fn example_plugins_answer_their_commands() {
 #[tokio::test]
 async fn counter_uses_storage_when_granted() {
     let rt = runtime();
-    let grants = Grants::NONE.with(wasmqq::runtime::abi::Capability::Kv);
+    let grants = Grants::NONE.with(wasmqq::abi::Capability::Kv);
     let counter = rt.start(wasm("counter"), grants, "{}").await.unwrap();
     assert_eq!(
         ask(&counter, "count", "").await.unwrap(),

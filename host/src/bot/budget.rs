@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::runtime::abi::Segment;
+use crate::abi::Segment;
 
 /// How often refusals of one plugin are summarised in the log.
 pub const REPORT_EVERY: Duration = Duration::from_secs(10);

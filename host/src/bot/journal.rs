@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::abi::{Chat, ChatKind, Message, Segment};
 use crate::dispatch::{ChatAddress, Incoming};
-use crate::runtime::abi::{Chat, ChatKind, Message, Segment};
 
 /// The journal key of a message: its chat (by the stable key, not the
 /// session's id), WebQQ's message id and its time.

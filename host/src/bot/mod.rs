@@ -17,17 +17,17 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use wasmqq_webqq::Observer;
 
+use crate::abi::PluginInfo;
+use crate::capabilities::kv::SqliteKv;
+use crate::capabilities::{Grants, HttpFetcher, HttpSetupError, KvQuota, Services};
 use crate::config::{AccountConfig, Config};
 use crate::dispatch::{DispatchConfig, Dispatcher, Incoming, ReplySink};
 use crate::outbox::{self, Outbox, OutboxError};
 use crate::platform::{AccountContacts, Platform, PlatformDeliver, PlatformEvent};
 use crate::plugins::{Owners, OwnersError, Registry, SetupFn, Toggles, TogglesError, Watcher};
-use crate::runtime::abi::PluginInfo;
-use crate::runtime::host::{
-    DueTimer, HttpFetcher, HttpSetupError, KvQuota, Services, TimerService,
-};
-use crate::runtime::{Grants, PluginSetup, Runtime, RuntimeConfig, RuntimeError};
-use crate::store::{SqliteKv, Store, StoreError};
+use crate::runtime::{PluginSetup, Runtime, RuntimeConfig, RuntimeError};
+use crate::store::{Store, StoreError};
+use crate::timers::{DueTimer, TimerService};
 pub use sink::{AccountOut, OutboxSink};
 
 /// Why the bot could not start or stopped.
@@ -208,7 +208,7 @@ impl Bot {
             let outbox = Outbox::open(
                 &dir.join(outbox::FILE_NAME),
                 Arc::new(PlatformDeliver(platform.clone())),
-                outbox::OutboxConfig::from(&config.outbox),
+                config.outbox.delivery(),
             )?;
             accounts.push((name, AccountOut { platform, outbox }));
         }

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::budget::Budget;
+use crate::abi::{Chat, HostError, Segment};
+use crate::capabilities::Outbound;
 use crate::dispatch::{ChatAddress, Reply, ReplySink};
 use crate::outbox::{OutMessage, Outbox, OutboxError};
 use crate::platform::Platform;
-use crate::runtime::abi::{Chat, HostError, Segment};
-use crate::runtime::host::Outbound;
 
 /// One account's way out: its protocol and its outbox.
 #[derive(Clone)]

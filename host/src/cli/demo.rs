@@ -15,9 +15,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use wasmqq_sim::{ChatKind, InjectMessage, Population, SentMessage, SimConfig, SimHandle};
 use wasmqq_webqq::Observer;
 
+use crate::abi::Capability;
 use crate::bot::Bot;
 use crate::config::{AccountConfig, Config, OnebotAccountConfig};
-use crate::runtime::abi::Capability;
 
 use super::LogSink;
 

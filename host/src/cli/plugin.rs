@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::abi::{Capability, PluginInfo};
 use crate::harness::{PluginHarness, render, reply_text};
-use crate::runtime::abi::{Capability, PluginInfo};
 use crate::runtime::{Instance, Origin, PluginSetup, Runtime, RuntimeConfig};
 
 /// Where `plugin check` and `plugin try` keep compiled components.

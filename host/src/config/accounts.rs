@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::WebqqConfig;
-use crate::dispatch::DEFAULT_ACCOUNT;
+use crate::account::DEFAULT_ACCOUNT;
 
 /// One `[[accounts]]` entry, by `platform`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

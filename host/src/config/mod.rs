@@ -30,9 +30,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::abi::Capability;
+use crate::capabilities::{HttpLimits, KvQuota};
 use crate::runtime::Limits;
-use crate::runtime::abi::Capability;
-use crate::runtime::host::{HttpLimits, KvQuota, TimerLimits};
+use crate::timers::TimerLimits;
 
 pub use accounts::{
     AccountConfig, LinechatAccountConfig, OnebotAccountConfig, OnebotMode, WebqqAccountConfig,
@@ -54,7 +55,7 @@ pub struct Config {
     /// `[webqq]`: the WebQQ client (server, pacing, timeouts).
     pub webqq: WebqqConfig,
     /// `[[accounts]]`: the accounts served (see [`accounts`]). Empty: one
-    /// WebQQ account, [`crate::dispatch::DEFAULT_ACCOUNT`], set up by
+    /// WebQQ account, [`crate::account::DEFAULT_ACCOUNT`], set up by
     /// `[webqq]`.
     pub accounts: Vec<AccountConfig>,
     /// `[limits]`: resource limits applied to every plugin call.
@@ -62,7 +63,7 @@ pub struct Config {
     /// `[rate_limit]`: cooldowns between commands.
     pub rate_limit: RateLimitConfig,
     /// `[outbox]`: retries of outgoing messages.
-    pub outbox: OutboxConfig,
+    pub outbox: OutboxSection,
     /// `[timers]`: limits of the `timers` capability.
     pub timers: TimerLimits,
     /// `[http]`: limits of the `http` capability.
@@ -208,7 +209,7 @@ impl RateLimitConfig {
 /// `[outbox]`: delivery of outgoing messages, which are persisted until sent.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct OutboxConfig {
+pub struct OutboxSection {
     /// Attempts at delivering one message before it is reported as failed
     /// (at least 1). Default: 5.
     pub max_attempts: u32,
@@ -230,17 +231,30 @@ pub struct OutboxConfig {
     pub max_reply_parts: u32,
 }
 
-impl Default for OutboxConfig {
+impl Default for OutboxSection {
     fn default() -> Self {
         // The delivery defaults are the outbox's own.
         let outbox = crate::outbox::OutboxConfig::default();
-        OutboxConfig {
+        OutboxSection {
             max_attempts: outbox.max_attempts,
             retry_base_ms: millis(outbox.retry_base),
             retry_max_ms: millis(outbox.retry_max),
             plugin_sends_per_minute: 20,
             plugin_max_queued: 50,
             max_reply_parts: 5,
+        }
+    }
+}
+
+impl OutboxSection {
+    /// The outbox's delivery settings from this section's keys; the rest
+    /// (the shutdown grace) keep the outbox's defaults.
+    pub fn delivery(&self) -> crate::outbox::OutboxConfig {
+        crate::outbox::OutboxConfig {
+            max_attempts: self.max_attempts,
+            retry_base: Duration::from_millis(self.retry_base_ms),
+            retry_max: Duration::from_millis(self.retry_max_ms),
+            ..crate::outbox::OutboxConfig::default()
         }
     }
 }
@@ -451,7 +465,7 @@ impl Config {
         let name = account
             .name
             .as_deref()
-            .unwrap_or(crate::dispatch::DEFAULT_ACCOUNT);
+            .unwrap_or(crate::account::DEFAULT_ACCOUNT);
         let dir = account_dir(&self.bot.data_dir, name);
         account
             .webqq

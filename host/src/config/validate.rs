@@ -75,7 +75,7 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
             return Err((at, why));
         }
         for (i, entry) in plugin.http_allow.iter().enumerate() {
-            if let Err(why) = crate::runtime::host::HostPattern::parse(entry) {
+            if let Err(why) = crate::capabilities::HostPattern::parse(entry) {
                 return Err((
                     at.clone().key("http_allow").index(i),
                     format!("{entry:?}: {why}"),
@@ -182,7 +182,7 @@ fn accounts(config: &Config) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::host::HostPattern;
+    use crate::capabilities::HostPattern;
 
     #[test]
     fn host_patterns() {

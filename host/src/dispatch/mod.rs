@@ -30,10 +30,10 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tracing::Instrument;
 
+use crate::abi::{Action, Capability, Chat, CommandCall, Message, Segment};
 use crate::plugins::{Owner, Registry, Toggles};
-use crate::runtime::abi::{Action, Capability, Chat, CommandCall, Message, Segment};
-use crate::runtime::host::DueTimer;
 use crate::runtime::{Call, CallError, PluginHandle};
+use crate::timers::DueTimer;
 use order::Sequencer;
 use ratelimit::{RateLimiter, Verdict};
 use router::Route;
@@ -49,10 +49,7 @@ pub fn default_prefixes() -> Vec<String> {
 /// How often a chat is told that a plugin it uses is quarantined.
 pub const QUARANTINE_NOTICE_EVERY: Duration = Duration::from_secs(15 * 60);
 
-/// The account a chat belongs to when the configuration names none (one
-/// account from `[webqq]`, or a single unnamed `[[accounts]]` entry). Its
-/// chat keys and its outbox file are those of a one-account bot.
-pub const DEFAULT_ACCOUNT: &str = "main";
+use crate::account::DEFAULT_ACCOUNT;
 
 /// A chat as the dispatcher sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

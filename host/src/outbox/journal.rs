@@ -17,8 +17,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::queue::unix_ms;
 use super::{Outbox, OutboxError};
+use crate::clock::unix_ms;
 
 /// Done entries kept for de-duplication.
 pub const KEEP_DONE: i64 = 10_000;

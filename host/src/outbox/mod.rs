@@ -140,7 +140,7 @@ impl OutMessage {
     /// The logical chat this message is queued in: `kind:name`, or
     /// `kind#id` without a name. Messages of one lane leave in order.
     pub fn lane(&self) -> String {
-        crate::runtime::abi::Chat::from(self.chat).lane(self.chat_name.as_deref())
+        crate::abi::Chat::from(self.chat).lane(self.chat_name.as_deref())
     }
 }
 
@@ -167,18 +167,6 @@ impl Default for OutboxConfig {
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
-        }
-    }
-}
-
-impl From<&crate::config::OutboxConfig> for OutboxConfig {
-    /// The `[outbox]` section's delivery keys; the rest keep their defaults.
-    fn from(section: &crate::config::OutboxConfig) -> Self {
-        OutboxConfig {
-            max_attempts: section.max_attempts,
-            retry_base: Duration::from_millis(section.retry_base_ms),
-            retry_max: Duration::from_millis(section.retry_max_ms),
-            ..OutboxConfig::default()
         }
     }
 }

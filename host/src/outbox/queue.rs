@@ -65,13 +65,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 use wasmqq_webqq::{ChatKind, ChatRef, Segment};
 
 use super::{OutMessage, OutboxError};
+use crate::clock::unix_ms;
 
 /// The schema version this code writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 2;
@@ -712,13 +713,6 @@ pub(crate) fn decode_segments(s: &str) -> Result<Vec<Segment>, String> {
             }
         })
         .collect()
-}
-
-pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

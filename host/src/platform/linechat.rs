@@ -17,10 +17,10 @@ use wasmqq_linechat::{Room, RoomConfig, RoomEvent, User};
 use wasmqq_webqq as webqq;
 
 use super::{BoxFuture, Platform, PlatformEvent};
+use crate::abi::{self, Chat, ChatKind, HostError, Segment};
+use crate::capabilities::{Contact, ContactDirectory};
 use crate::dispatch::{ChatAddress, Incoming};
 use crate::outbox::{Delivery, OutMessage};
-use crate::runtime::abi::{self, Chat, ChatKind, HostError, Segment};
-use crate::runtime::host::{Contact, ContactDirectory};
 
 /// The group id of the room.
 pub const ROOM_ID: u64 = 1;

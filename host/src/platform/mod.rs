@@ -29,10 +29,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::abi::{Chat, HostError, Segment};
+use crate::capabilities::{Contact, ContactDirectory};
 use crate::dispatch::Incoming;
 use crate::outbox::{Deliver, Delivery, OutMessage};
-use crate::runtime::abi::{Chat, HostError, Segment};
-use crate::runtime::host::{Contact, ContactDirectory};
 
 /// A boxed future of a [`Platform`] method.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -17,10 +17,10 @@ use wasmqq_onebot::{AtTarget, Client, Event, MessageType};
 use wasmqq_webqq as webqq;
 
 use super::{BoxFuture, Platform, PlatformEvent};
+use crate::abi::{self, Chat, ChatKind, HostError, Segment};
+use crate::capabilities::{Contact, ContactDirectory};
 use crate::dispatch::{ChatAddress, Incoming};
 use crate::outbox::{Delivery, OutMessage};
-use crate::runtime::abi::{self, Chat, ChatKind, HostError, Segment};
-use crate::runtime::host::{Contact, ContactDirectory};
 
 /// A connected OneBot v11 account.
 pub struct OnebotAccount {

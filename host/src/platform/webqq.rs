@@ -14,9 +14,9 @@ use wasmqq_webqq::{Client, ClientConfig, Event, Observer};
 use super::webqq_contacts::ClientContacts;
 use super::webqq_convert as convert;
 use super::{BoxFuture, Platform, PlatformEvent};
+use crate::abi::{Chat, ChatKind, Segment};
+use crate::capabilities::ContactDirectory;
 use crate::outbox::{Deliver, Delivery, OutMessage};
-use crate::runtime::abi::{Chat, ChatKind, Segment};
-use crate::runtime::host::ContactDirectory;
 
 /// A logged-in WebQQ account.
 pub struct WebqqAccount {

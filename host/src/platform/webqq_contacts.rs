@@ -3,8 +3,8 @@
 use wasmqq_webqq::Client;
 
 use super::webqq_convert as convert;
-use crate::runtime::abi::{Chat, ChatKind, HostError};
-use crate::runtime::host::{Contact, ContactDirectory};
+use crate::abi::{Chat, ChatKind, HostError};
+use crate::capabilities::{Contact, ContactDirectory};
 
 /// Contact look-up answered from the client's cache.
 pub struct ClientContacts(pub Client);

@@ -2,8 +2,8 @@
 
 use wasmqq_webqq as webqq;
 
+use crate::abi::{self, Chat, Segment};
 use crate::dispatch::{ChatAddress, Incoming};
-use crate::runtime::abi::{self, Chat, Segment};
 
 /// The ABI chat of a client chat (the conversion is `From`, owned by the
 /// types).

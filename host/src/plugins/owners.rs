@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::builtin::Builtin;
-use crate::runtime::abi::PluginInfo;
+use crate::abi::PluginInfo;
 
 /// The file name of the ownership table in the data folder.
 pub const FILE_NAME: &str = "commands.json";

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use super::owners::{Claim, Owner, Owners, Refusal, summary};
 use super::snapshot::Snapshot;
-use crate::runtime::abi::PluginInfo;
+use crate::abi::PluginInfo;
 use crate::runtime::{LoadError, PluginHandle, PluginSetup, Runtime, content_hash};
 
 /// Gives a plugin's grants and configuration once its metadata is known;

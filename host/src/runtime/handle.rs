@@ -38,11 +38,11 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::Runtime;
-use super::abi::{Action, PluginInfo};
 use super::error::CallError;
-use super::host::log_budget::PluginLog;
 use super::instance::{Call, Instance, PluginSetup};
 use super::load::Compiled;
+use crate::abi::{Action, PluginInfo};
+use crate::capabilities::log::budget::PluginLog;
 
 /// Extra time past the deadline before a call stuck outside wasm (in a host
 /// call) is abandoned.
@@ -147,7 +147,7 @@ impl PluginHandle {
     }
 
     /// What the plugin was granted.
-    pub fn grants(&self) -> &crate::runtime::Grants {
+    pub fn grants(&self) -> &crate::capabilities::Grants {
         &self.shared.setup.grants
     }
 

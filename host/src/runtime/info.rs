@@ -1,6 +1,6 @@
 //! Validation of the metadata a plugin returns from `describe`.
 
-use super::abi::PluginInfo;
+use crate::abi::PluginInfo;
 
 /// Check a plugin's metadata; the error names the offending field.
 pub fn validate(info: &PluginInfo) -> Result<(), String> {
@@ -89,7 +89,7 @@ fn valid_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::abi::CommandSpec;
+    use crate::abi::CommandSpec;
 
     fn info(name: &str) -> PluginInfo {
         PluginInfo {

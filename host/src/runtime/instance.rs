@@ -6,15 +6,15 @@ use std::time::Instant;
 
 use wasmtime::{Store, UpdateDeadline};
 
-use super::abi::v0_1_0::Plugin as Bindings;
-use super::abi::{Action, Chat, CommandCall, Message, PluginInfo, Segment, TimerEvent};
 use super::engine::TickerHandle;
 use super::error::{CallError, LoadError};
-use super::grants::Grants;
-use super::host::log_budget::PluginLog;
 use super::load::Compiled;
-use super::state::PluginState;
 use super::{Limits, Runtime};
+use crate::abi::v0_1_0::Plugin as Bindings;
+use crate::abi::{Action, Chat, CommandCall, Message, PluginInfo, Segment, TimerEvent};
+use crate::capabilities::Grants;
+use crate::capabilities::PluginState;
+use crate::capabilities::log::budget::PluginLog;
 
 /// What the configuration gives a plugin: its grants and its `init`
 /// configuration (a JSON object).

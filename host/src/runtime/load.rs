@@ -6,10 +6,10 @@ use std::sync::{Arc, OnceLock};
 use wasmtime::component::Component;
 
 use super::Runtime;
-use super::abi::{self, PluginInfo, v0_1_0::PluginPre};
 use super::cache::{Origin, content_hash};
 use super::error::LoadError;
-use super::state::PluginState;
+use crate::abi::{self, PluginInfo, v0_1_0::PluginPre};
+use crate::capabilities::PluginState;
 
 /// A component's metadata as validated once, with its triggers compiled:
 /// every later instance that describes itself the same way reuses them.

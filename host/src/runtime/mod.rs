@@ -15,37 +15,31 @@
 //! limit fails only that call; the instance is rebuilt from its
 //! `InstancePre`, and consecutive faults quarantine the plugin.
 
-pub mod abi;
 mod cache;
 mod engine;
 mod error;
-mod grants;
 mod handle;
-pub mod host;
 mod info;
 mod instance;
 mod limits;
 mod load;
-mod logstream;
 mod residency;
-mod state;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
+
+use crate::capabilities::{Grants, PluginState, Services};
 
 pub use cache::{ComponentCache, Origin, content_hash};
 pub use error::{CallError, LoadError};
-pub use grants::Grants;
 pub use handle::{PluginHandle, PluginStatus};
-pub use host::Services;
 pub use info::{valid_command_name, validate as validate_info};
 pub use instance::{Call, ChooseSetup, Instance, PluginSetup};
 pub use limits::Limits;
 pub use load::Compiled;
-pub use state::PluginState;
 
 /// How to build a [`Runtime`].
 #[derive(Clone, Default)]
@@ -87,8 +81,7 @@ impl Runtime {
         let engine = engine::new_engine().map_err(engine_err)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
-        abi::v0_1_0::Plugin::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
-            .map_err(engine_err)?;
+        crate::capabilities::link(&mut linker).map_err(engine_err)?;
         let cache = config
             .cache_dir
             .map(|dir| ComponentCache::new(dir, &engine));

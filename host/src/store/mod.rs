@@ -1,6 +1,7 @@
 //! Persistence: one SQLite database file for everything the host keeps
-//! across restarts — plugin key-value data ([`SqliteKv`]), durable timers
-//! ([`TimerTable`]) and, owned by their modules, the outbox and the session.
+//! across restarts, each table owned by its module — plugin key-value data
+//! ([`crate::capabilities::kv::SqliteKv`]), durable timers
+//! ([`crate::timers::TimerTable`]), the outbox and the inbound journal.
 //!
 //! # One file, one connection
 //!
@@ -38,17 +39,11 @@
 //! database written by an older host is brought up to date and one written by
 //! a newer host (a version above the steps known) is refused by name.
 
-mod kv;
-mod timers;
-
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
-
-pub use kv::SqliteKv;
-pub use timers::{TimerRow, TimerTable};
 
 /// How long a statement waits for a lock held by another connection (another
 /// process on the same file) before failing.

@@ -30,15 +30,20 @@ mod guard;
 
 use serde::Deserialize;
 
-use crate::runtime::abi::Capability;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::http::{Host, Request, Response};
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::HostError;
-use crate::runtime::host::log_budget::clip_line;
-use crate::runtime::state::PluginState;
+use crate::abi::Capability;
+use crate::abi::v0_1_0::wasmqq::plugin::http::{Host, Request, Response};
+use crate::abi::v0_1_0::wasmqq::plugin::types::HostError;
+use crate::capabilities::log::budget::clip_line;
+use crate::capabilities::state::PluginState;
 
 pub use allow::{HostPattern, canonical_host, refusal};
 pub use fetch::{HttpFetcher, HttpSetupError};
 pub use guard::{embedded_ipv4, is_internal};
+
+/// Link `wasmqq:plugin/http`.
+pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::http::add_to_linker::<_, super::Own>(linker, |s| s)
+}
 
 /// Limits of plugin HTTP requests. Defaults: 10 s, 1 MiB responses, 64 KiB
 /// request bodies, 5 redirects.

@@ -3,9 +3,9 @@
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Store, StoreError};
-use crate::runtime::abi::HostError;
-use crate::runtime::host::kv::{KvQuota, KvStore};
+use super::{KvQuota, KvStore};
+use crate::abi::HostError;
+use crate::store::{Store, StoreError};
 
 /// Schema of the `kv` table, one entry per version (see [`Store::migrate`]).
 const MIGRATIONS: &[&str] = &["CREATE TABLE kv (

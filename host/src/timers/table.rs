@@ -1,11 +1,11 @@
 //! The `timers` table: durable plugin timers. The scheduling logic (waking
-//! up, delivering, retrying) is [`crate::runtime::host::timers::TimerService`];
+//! up, delivering, retrying) is [`crate::timers::TimerService`];
 //! this module only stores rows.
 
 use rusqlite::{Row, params};
 
-use super::{Store, StoreError};
-use crate::runtime::abi::{Chat, ChatKind};
+use crate::abi::{Chat, ChatKind};
+use crate::store::{Store, StoreError};
 
 /// Schema of the `timers` table, one entry per version. `AUTOINCREMENT`
 /// keeps ids unique across restarts, so a plugin never confuses an old id
@@ -69,7 +69,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<TimerRow> {
         chat,
         account: r
             .get::<_, Option<String>>(6)?
-            .unwrap_or_else(|| crate::dispatch::DEFAULT_ACCOUNT.to_string()),
+            .unwrap_or_else(|| crate::account::DEFAULT_ACCOUNT.to_string()),
     })
 }
 

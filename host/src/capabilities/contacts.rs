@@ -4,12 +4,17 @@
 //! The host answers from a [`ContactDirectory`] — in production the WebQQ
 //! client's contact cache (no network round trip per call).
 
-use crate::runtime::abi::Capability;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::contacts::Host;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::{Chat, ChatKind, HostError};
-use crate::runtime::state::PluginState;
+use crate::abi::Capability;
+use crate::abi::v0_1_0::wasmqq::plugin::contacts::Host;
+use crate::abi::v0_1_0::wasmqq::plugin::types::{Chat, ChatKind, HostError};
+use crate::capabilities::state::PluginState;
 
-pub use crate::runtime::abi::v0_1_0::wasmqq::plugin::contacts::Contact;
+pub use crate::abi::v0_1_0::wasmqq::plugin::contacts::Contact;
+
+/// Link `wasmqq:plugin/contacts`.
+pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::contacts::add_to_linker::<_, super::Own>(linker, |s| s)
+}
 
 /// Answers contact look-ups. Implementations must answer from memory
 /// without blocking.

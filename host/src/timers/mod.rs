@@ -1,5 +1,6 @@
-//! `wasmqq:plugin/timers`, granted by `timers`, and the [`TimerService`]
-//! that makes timers durable and fires them.
+//! The timer scheduler: the [`TimerService`] that makes plugins' timers
+//! durable and fires them. The `timers` capability (the interface plugins
+//! call) is [`crate::capabilities::timers`].
 //!
 //! # Lifecycle of a timer
 //!
@@ -29,11 +30,14 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use wasmqq_shutdown::Shutdown;
 
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::timers::Host;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::HostError;
-use crate::runtime::abi::{Capability, Chat, TimerEvent};
-use crate::runtime::state::PluginState;
-use crate::store::{Store, StoreError, TimerRow, TimerTable};
+use crate::abi::v0_1_0::wasmqq::plugin::types::HostError;
+use crate::abi::{Chat, TimerEvent};
+use crate::clock::unix_ms;
+use crate::store::{Store, StoreError};
+
+mod table;
+
+pub use table::{TimerRow, TimerTable};
 
 /// The longest the service sleeps before looking at the clock again, so a
 /// wall-clock jump is noticed.
@@ -114,11 +118,6 @@ impl std::fmt::Debug for DueTimer {
     }
 }
 
-/// Now, in unix milliseconds (see [`crate::clock::unix_ms`]).
-pub fn now_ms() -> u64 {
-    crate::clock::unix_ms()
-}
-
 impl TimerService {
     /// Create the `timers` table if needed and load every stored timer.
     /// Nothing fires until [`TimerService::start`].
@@ -162,7 +161,7 @@ impl TimerService {
         let inner = self.inner.clone();
         tokio::spawn(async move {
             loop {
-                let now = now_ms();
+                let now = unix_ms();
                 let (due, next) = take_due(&inner, now);
                 for timer in due {
                     tracing::debug!(
@@ -177,7 +176,7 @@ impl TimerService {
                     }
                 }
                 let sleep = next
-                    .map(|at| Duration::from_millis(at.saturating_sub(now_ms())))
+                    .map(|at| Duration::from_millis(at.saturating_sub(unix_ms())))
                     .unwrap_or(MAX_SLEEP)
                     .min(MAX_SLEEP);
                 tokio::select! {
@@ -234,7 +233,7 @@ impl TimerService {
         let id = self
             .inner
             .table
-            .insert(plugin, due_ms, payload, chat, account, now_ms())
+            .insert(plugin, due_ms, payload, chat, account, unix_ms())
             .map_err(|e| {
                 tracing::error!(plugin, "cannot store a timer: {e}");
                 HostError::Unavailable("timer storage failed".into())
@@ -362,7 +361,7 @@ impl Drop for DueTimer {
         let id = self.event.id;
         let retry = inner.limits.retry_after_ms;
         let mut state = inner.lock();
-        let at = now_ms().saturating_add(retry);
+        let at = unix_ms().saturating_add(retry);
         if let Some(p) = state.rows.get_mut(&id) {
             p.next = Some(at);
             state.queue.insert((at, id));
@@ -374,51 +373,6 @@ impl Drop for DueTimer {
         }
         drop(state);
         inner.wake.notify_one();
-    }
-}
-
-impl PluginState {
-    fn timer_service(&self) -> Result<TimerService, HostError> {
-        self.require(Capability::Timers)?;
-        self.services
-            .timers
-            .clone()
-            .ok_or_else(|| super::not_available("timers"))
-    }
-
-    /// Schedule through the service; a refusal over the quota is logged
-    /// within the plugin's log budget.
-    async fn schedule_timer(&mut self, due_ms: u64, payload: String) -> Result<u64, HostError> {
-        let service = self.timer_service()?;
-        let plugin = self.plugin.clone();
-        let chat = self.chat;
-        let account = crate::account::current();
-        let result =
-            super::blocking(move || service.schedule(&plugin, due_ms, &payload, chat, &account))
-                .await;
-        if let Err(HostError::QuotaExceeded(why)) = &result
-            && self.may_warn()
-        {
-            tracing::warn!(plugin = %self.plugin, "timer refused: {why}");
-        }
-        result
-    }
-}
-
-impl Host for PluginState {
-    async fn schedule(&mut self, delay_ms: u64, payload: String) -> Result<u64, HostError> {
-        self.schedule_timer(now_ms().saturating_add(delay_ms), payload)
-            .await
-    }
-
-    async fn schedule_at(&mut self, at_ms: u64, payload: String) -> Result<u64, HostError> {
-        self.schedule_timer(at_ms, payload).await
-    }
-
-    async fn cancel(&mut self, id: u64) -> Result<bool, HostError> {
-        let service = self.timer_service()?;
-        let plugin = self.plugin.clone();
-        super::blocking(move || service.cancel(&plugin, id)).await
     }
 }
 
@@ -446,7 +400,7 @@ mod tests {
         let stop = wasmqq_shutdown::Signal::new();
         let task = svc.start(tx, stop.listener());
         let id = svc
-            .schedule("p", now_ms() + 20, "hi", None, "main")
+            .schedule("p", unix_ms() + 20, "hi", None, "main")
             .unwrap();
         let first = rx.recv().await.unwrap();
         assert_eq!((first.plugin.as_str(), first.event.id), ("p", id));

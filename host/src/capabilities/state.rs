@@ -8,11 +8,11 @@ use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::abi::{Capability, Chat};
+use super::Services;
 use super::grants::Grants;
-use super::host::Services;
-use super::host::log_budget::PluginLog;
-use super::logstream::LogStream;
+use super::log::budget::PluginLog;
+use super::log::stream::LogStream;
+use crate::abi::{Capability, Chat};
 
 /// The data of one plugin instance's `Store`.
 pub struct PluginState {
@@ -64,7 +64,7 @@ impl PluginState {
 
     /// Check a grant; log and build the error value the plugin receives when
     /// it is missing.
-    pub(crate) fn require(&self, capability: Capability) -> Result<(), super::abi::HostError> {
+    pub(crate) fn require(&self, capability: Capability) -> Result<(), crate::abi::HostError> {
         if self.grants.allows(capability) {
             Ok(())
         } else {
@@ -75,7 +75,7 @@ impl PluginState {
                     "plugin used capability \"{capability}\" which it was not granted; refused"
                 );
             }
-            Err(super::abi::HostError::NotGranted(capability))
+            Err(crate::abi::HostError::NotGranted(capability))
         }
     }
 }

@@ -4,10 +4,15 @@
 //! orders and retries delivery. `send` returns once the message is queued,
 //! not delivered.
 
-use crate::runtime::abi::Capability;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::messaging::Host;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::{Chat, HostError, Segment};
-use crate::runtime::state::PluginState;
+use crate::abi::Capability;
+use crate::abi::v0_1_0::wasmqq::plugin::messaging::Host;
+use crate::abi::v0_1_0::wasmqq::plugin::types::{Chat, HostError, Segment};
+use crate::capabilities::state::PluginState;
+
+/// Link `wasmqq:plugin/messaging`.
+pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::messaging::add_to_linker::<_, super::Own>(linker, |s| s)
+}
 
 /// Largest proactive message, in bytes of text (as for replies).
 pub const MAX_SEND_BYTES: usize = 64 << 10;

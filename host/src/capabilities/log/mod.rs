@@ -1,12 +1,20 @@
 //! `wasmqq:plugin/log`: always granted, within the plugin's log budget (see
-//! [`super::log_budget`]): lines are cut at the budget's line length and
+//! [`budget`]): lines are cut at the budget's line length and
 //! escaped, lines over the budget are dropped and counted. Lines at a level
 //! the host's log filter hides cost nothing.
 
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::log::{Host, Level};
-use crate::runtime::state::PluginState;
+pub mod budget;
+pub(crate) mod stream;
 
-use super::log_budget::clip_line;
+use crate::abi::v0_1_0::wasmqq::plugin::log::{Host, Level};
+use crate::capabilities::state::PluginState;
+
+use budget::clip_line;
+
+/// Link `wasmqq:plugin/log`.
+pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::log::add_to_linker::<_, super::Own>(linker, |s| s)
+}
 
 const TARGET: &str = "wasmqq::plugin_log";
 

@@ -2,9 +2,9 @@
 //! the per-plugin settings of those that need one (the HTTP allow list, the
 //! key-value quota). See `docs/capabilities.md` for the configuration shape.
 
-use super::abi::Capability;
-use super::host::http::HostPattern;
-use super::host::kv::KvQuota;
+use super::http::HostPattern;
+use super::kv::KvQuota;
+use crate::abi::Capability;
 
 /// Why a grant configuration was refused. Messages name the bad entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,20 +1,29 @@
 //! `wasmqq:plugin/kv`: per-plugin key-value storage, granted by `kv`.
 //!
 //! The backend is a [`KvStore`]: the host's SQLite database
-//! ([`crate::store::SqliteKv`]) in production, [`MemoryKv`] for `plugin try`
+//! ([`SqliteKv`], in `sqlite.rs`) in production, [`MemoryKv`] for `plugin try`
 //! and tests. Each plugin has a [`KvQuota`] (from its grant configuration)
 //! checked on every write. Backend calls may block on disk, so the host
 //! interface runs them on tokio's blocking pool.
+
+mod sqlite;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
-use crate::runtime::abi::Capability;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::kv::Host;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::HostError;
-use crate::runtime::state::PluginState;
+use crate::abi::Capability;
+use crate::abi::v0_1_0::wasmqq::plugin::kv::Host;
+use crate::abi::v0_1_0::wasmqq::plugin::types::HostError;
+use crate::capabilities::state::PluginState;
+
+/// Link `wasmqq:plugin/kv`.
+pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::kv::add_to_linker::<_, super::Own>(linker, |s| s)
+}
+
+pub use sqlite::SqliteKv;
 
 /// Longest key accepted, in bytes.
 pub const MAX_KEY: usize = 256;

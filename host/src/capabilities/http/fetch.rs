@@ -11,8 +11,8 @@ use reqwest::{Method, StatusCode, Url};
 use super::HttpLimits;
 use super::allow::{HostPattern, canonical_host, refusal};
 use super::guard::PublicResolver;
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::http::{Request, Response};
-use crate::runtime::abi::v0_1_0::wasmqq::plugin::types::HostError;
+use crate::abi::v0_1_0::wasmqq::plugin::http::{Request, Response};
+use crate::abi::v0_1_0::wasmqq::plugin::types::HostError;
 
 /// Why the HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
