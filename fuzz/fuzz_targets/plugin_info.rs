@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wasmqq::runtime::abi::{CommandSpec, PluginInfo};
+use wasmqq::abi::{CommandSpec, PluginInfo};
 use wasmqq::runtime::{valid_command_name, validate_info};
 
 #[derive(Arbitrary, Debug)]

@@ -233,8 +233,10 @@ impl Harness {
         let toggles = Arc::new(Toggles::open(data.join("toggles.json")).expect("toggles"));
         let (tx, replies) = mpsc::unbounded_channel();
         let config = DispatchConfig {
-            user_cooldown: Duration::ZERO,
-            chat_cooldown: Duration::ZERO,
+            rate_limit: wasmqq::dispatch::RateLimitConfig {
+                user_cooldown_ms: 0,
+                chat_cooldown_ms: 0,
+            },
             ..DispatchConfig::default()
         };
         let dispatcher = Dispatcher::new(config, registry.clone(), toggles, Arc::new(Stamping(tx)));

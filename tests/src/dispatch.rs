@@ -82,7 +82,10 @@ impl TestBot {
     pub fn config() -> DispatchConfig {
         DispatchConfig {
             admins: vec![ADMIN],
-            user_cooldown: Duration::ZERO,
+            rate_limit: wasmqq::dispatch::RateLimitConfig {
+                user_cooldown_ms: 0,
+                chat_cooldown_ms: 0,
+            },
             ..DispatchConfig::default()
         }
     }

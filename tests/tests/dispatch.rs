@@ -125,7 +125,10 @@ async fn disable_here_only_affects_that_chat_and_persists() {
 #[tokio::test]
 async fn cooldown_answers_one_slow_down() {
     let config = DispatchConfig {
-        user_cooldown: Duration::from_secs(30),
+        rate_limit: wasmqq::dispatch::RateLimitConfig {
+            user_cooldown_ms: 30_000,
+            chat_cooldown_ms: 0,
+        },
         ..TestBot::config()
     };
     let mut bot = TestBot::new(&["echo"], config).await;

@@ -155,6 +155,36 @@ impl Capability {
     ];
 }
 
+/// A set of capabilities (what a plugin was granted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct CapabilitySet(u8);
+
+impl CapabilitySet {
+    /// No capability.
+    pub const EMPTY: CapabilitySet = CapabilitySet(0);
+
+    fn bit(capability: Capability) -> u8 {
+        1 << (capability as u8)
+    }
+
+    /// The set with `capability` added.
+    pub const fn with(self, capability: Capability) -> CapabilitySet {
+        CapabilitySet(self.0 | 1 << (capability as u8))
+    }
+
+    /// Whether `capability` is in the set.
+    pub fn contains(self, capability: Capability) -> bool {
+        self.0 & Self::bit(capability) != 0
+    }
+
+    /// The capabilities in the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Capability> {
+        Capability::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
+    }
+}
+
 impl std::fmt::Display for Capability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

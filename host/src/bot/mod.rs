@@ -288,8 +288,7 @@ impl Bot {
             DispatchConfig {
                 prefixes: config.bot.prefixes.clone(),
                 admins: config.bot.admins.clone(),
-                user_cooldown: config.rate_limit.user_cooldown(),
-                chat_cooldown: config.rate_limit.chat_cooldown(),
+                rate_limit: config.rate_limit.clone(),
             },
             registry.clone(),
             toggles,

@@ -4,16 +4,27 @@
 //! The host answers from a [`ContactDirectory`] — in production the WebQQ
 //! client's contact cache (no network round trip per call).
 
+use std::sync::Arc;
+
+use super::caller::{Ctx, Uses, not_available};
 use crate::abi::Capability;
 use crate::abi::v0_1_0::wasmqq::plugin::contacts::Host;
 use crate::abi::v0_1_0::wasmqq::plugin::types::{Chat, ChatKind, HostError};
-use crate::capabilities::state::PluginState;
 
 pub use crate::abi::v0_1_0::wasmqq::plugin::contacts::Contact;
 
-/// Link `wasmqq:plugin/contacts`.
-pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
-    crate::abi::v0_1_0::wasmqq::plugin::contacts::add_to_linker::<_, super::Own>(linker, |s| s)
+/// The `contacts` capability's part of a plugin's state.
+pub struct Slice {
+    /// The account's contact cache; `None`: `unavailable`.
+    pub(crate) directory: Option<Arc<dyn ContactDirectory>>,
+}
+
+/// Link `wasmqq:plugin/contacts`, its host side seeing what `get` gives.
+pub(crate) fn link<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> Ctx<'_, Slice>,
+) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::contacts::add_to_linker::<T, Uses<Slice>>(linker, get)
 }
 
 /// Answers contact look-ups. Implementations must answer from memory
@@ -42,29 +53,23 @@ pub fn contact(id: u64, name: impl Into<String>) -> Contact {
 /// The `invalid` error for `members` of a chat that is not a known group or
 /// discussion.
 pub fn unknown_chat(chat: Chat) -> HostError {
-    let kind = match chat.kind {
-        ChatKind::Friend => "friend",
-        ChatKind::Group => "group",
-        ChatKind::Discussion => "discussion",
-        ChatKind::Session => "session",
-    };
     HostError::Invalid(format!(
-        "no members for {kind} {}: not a group or discussion the bot is in",
-        chat.id
+        "no members for {} {}: not a group or discussion the bot is in",
+        chat.kind, chat.id
     ))
 }
 
-impl PluginState {
+impl Ctx<'_, Slice> {
     fn contacts(&self) -> Result<&dyn ContactDirectory, HostError> {
         self.require(Capability::Contacts)?;
-        self.services
-            .contacts
+        self.own
+            .directory
             .as_deref()
-            .ok_or_else(|| super::not_available("contact look-up"))
+            .ok_or_else(|| not_available("contact look-up"))
     }
 }
 
-impl Host for PluginState {
+impl Host for Ctx<'_, Slice> {
     async fn friends(&mut self) -> Result<Vec<Contact>, HostError> {
         self.contacts()?.friends()
     }

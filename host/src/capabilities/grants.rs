@@ -4,7 +4,7 @@
 
 use super::http::HostPattern;
 use super::kv::KvQuota;
-use crate::abi::Capability;
+use crate::abi::{Capability, CapabilitySet};
 
 /// Why a grant configuration was refused. Messages name the bad entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,7 +28,7 @@ pub enum GrantError {
 /// [`Grants::with_kv_quota`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
-    caps: u8,
+    caps: CapabilitySet,
     http_allow: Vec<HostPattern>,
     kv_quota: Option<KvQuota>,
 }
@@ -36,14 +36,10 @@ pub struct Grants {
 impl Grants {
     /// No capability granted.
     pub const NONE: Grants = Grants {
-        caps: 0,
+        caps: CapabilitySet::EMPTY,
         http_allow: Vec::new(),
         kv_quota: None,
     };
-
-    fn bit(capability: Capability) -> u8 {
-        1 << (capability as u8)
-    }
 
     /// Every capability granted (HTTP still reaches only allow-listed hosts,
     /// and the list is empty).
@@ -66,7 +62,7 @@ impl Grants {
 
     /// Add a capability.
     pub fn with(mut self, capability: Capability) -> Grants {
-        self.caps |= Self::bit(capability);
+        self.caps = self.caps.with(capability);
         self
     }
 
@@ -96,15 +92,17 @@ impl Grants {
 
     /// Whether `capability` is granted.
     pub fn allows(&self, capability: Capability) -> bool {
-        self.caps & Self::bit(capability) != 0
+        self.caps.contains(capability)
     }
 
     /// The granted capabilities.
     pub fn iter(&self) -> impl Iterator<Item = Capability> + use<> {
-        let caps = self.caps;
-        Capability::ALL
-            .into_iter()
-            .filter(move |c| caps & Self::bit(*c) != 0)
+        self.caps.iter()
+    }
+
+    /// The granted capabilities as a set.
+    pub fn capabilities(&self) -> CapabilitySet {
+        self.caps
     }
 
     /// The hosts HTTP requests may reach.

@@ -4,14 +4,40 @@
 //! orders and retries delivery. `send` returns once the message is queued,
 //! not delivered.
 
-use crate::abi::Capability;
+use std::sync::Arc;
+
+use super::caller::{Ctx, Uses, not_available};
 use crate::abi::v0_1_0::wasmqq::plugin::messaging::Host;
 use crate::abi::v0_1_0::wasmqq::plugin::types::{Chat, HostError, Segment};
-use crate::capabilities::state::PluginState;
+use crate::abi::{Capability, CapabilitySet};
 
-/// Link `wasmqq:plugin/messaging`.
-pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
-    crate::abi::v0_1_0::wasmqq::plugin::messaging::add_to_linker::<_, super::Own>(linker, |s| s)
+/// The `send` capability's part of a plugin's state.
+pub struct Slice {
+    /// Where proactive messages go; `None`: `unavailable`.
+    pub(crate) outbound: Option<Arc<dyn Outbound>>,
+}
+
+/// Link `wasmqq:plugin/messaging`, its host side seeing what `get` gives.
+pub(crate) fn link<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> Ctx<'_, Slice>,
+) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::messaging::add_to_linker::<T, Uses<Slice>>(linker, get)
+}
+
+/// Whether `plugin` may return a `send` action (a message to another chat
+/// than the one it answers): the same grant as the interface, checked here
+/// so the `send` capability stays the one place that decides. Refused
+/// actions are logged; the dispatcher drops them.
+pub fn permits_action(plugin: &str, granted: CapabilitySet) -> bool {
+    let ok = granted.contains(Capability::Send);
+    if !ok {
+        tracing::warn!(
+            plugin,
+            "plugin returned a send action without the \"send\" capability; dropped"
+        );
+    }
+    ok
 }
 
 /// Largest proactive message, in bytes of text (as for replies).
@@ -28,14 +54,14 @@ pub trait Outbound: Send + Sync {
     fn send(&self, plugin: &str, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError>;
 }
 
-impl Host for PluginState {
+impl Host for Ctx<'_, Slice> {
     async fn send(&mut self, chat: Chat, segments: Vec<Segment>) -> Result<(), HostError> {
         self.require(Capability::Send)?;
         let outbound = self
-            .services
+            .own
             .outbound
             .clone()
-            .ok_or_else(|| super::not_available("proactive sending"))?;
+            .ok_or_else(|| not_available("proactive sending"))?;
         let empty = |s: &Segment| matches!(s, Segment::Text(t) if t.trim().is_empty());
         if segments.iter().all(empty) {
             return Err(HostError::Invalid("a message must not be empty".into()));

@@ -1,82 +1,107 @@
-//! What a plugin's store carries: its sandboxed WASI context, its limits, its
-//! grants and the services behind the host interfaces.
+//! What a plugin's store carries: its sandboxed WASI context, its limits,
+//! its [`Caller`] and each capability's slice, built from the [`Services`]
+//! (the backends every plugin shares) and the plugin's [`Grants`].
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::Services;
+use super::caller::Caller;
 use super::grants::Grants;
-use super::log::budget::PluginLog;
 use super::log::stream::LogStream;
-use crate::abi::{Capability, Chat};
+use super::log_budget::PluginLog;
+use super::{contacts, http, kv, send, timers};
+use crate::timers::TimerService;
+use contacts::ContactDirectory;
+use http::HttpFetcher;
+use kv::KvStore;
+use send::Outbound;
 
-/// The data of one plugin instance's `Store`.
+/// The backends behind the capability interfaces, shared by all plugins.
+/// A capability whose backend is absent answers `unavailable` even when it is
+/// granted.
+#[derive(Clone, Default)]
+pub struct Services {
+    /// Key-value storage (`kv`): [`kv::SqliteKv`] or [`kv::MemoryKv`].
+    pub kv: Option<Arc<dyn KvStore>>,
+    /// Durable timers (`timers`).
+    pub timers: Option<TimerService>,
+    /// Proactive messages (`send`): the outbox.
+    pub outbound: Option<Arc<dyn Outbound>>,
+    /// Contact look-up (`contacts`): the client's contact cache.
+    pub contacts: Option<Arc<dyn ContactDirectory>>,
+    /// Outgoing HTTP (`http`).
+    pub http: Option<HttpFetcher>,
+}
+
+impl Services {
+    /// Services with an in-memory key-value store (tests, `plugin try`).
+    pub fn with_memory_kv() -> Services {
+        Services {
+            kv: Some(Arc::new(kv::MemoryKv::default())),
+            ..Services::default()
+        }
+    }
+}
+
+/// The data of one plugin instance's `Store`: WASI (nothing granted), the
+/// store limits and deadline flag, the [`Caller`] and one slice per
+/// capability.
 pub struct PluginState {
-    pub(crate) plugin: Arc<str>,
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
-    /// When the current call must end.
-    pub(crate) deadline: Instant,
     /// Set by the epoch callback when it interrupted a call.
     pub(crate) timed_out: bool,
-    pub(crate) grants: Grants,
-    pub(crate) services: Services,
-    /// The chat of the event being handled, if any.
-    pub(crate) chat: Option<Chat>,
-    /// The plugin's log budget, shared with its stdout/stderr and its task.
-    pub(crate) log: Arc<PluginLog>,
+    pub(crate) caller: Caller,
+    pub(crate) kv: kv::Slice,
+    pub(crate) timers: timers::Slice,
+    pub(crate) send: send::Slice,
+    pub(crate) contacts: contacts::Slice,
+    pub(crate) http: http::Slice,
 }
 
 impl PluginState {
     pub(crate) fn new(
         plugin: Arc<str>,
         limits: StoreLimits,
-        grants: Grants,
+        grants: &Grants,
         services: Services,
         log: Arc<PluginLog>,
     ) -> Self {
         PluginState {
             wasi: sandboxed_wasi(&log),
-            plugin,
             table: ResourceTable::new(),
             limits,
-            deadline: Instant::now(),
             timed_out: false,
-            grants,
-            services,
-            chat: None,
-            log,
+            caller: Caller::new(plugin, grants.capabilities(), log),
+            kv: kv::Slice {
+                backend: services.kv,
+                quota: grants.kv_quota(),
+            },
+            timers: timers::Slice {
+                service: services.timers,
+            },
+            send: send::Slice {
+                outbound: services.outbound,
+            },
+            contacts: contacts::Slice {
+                directory: services.contacts,
+            },
+            http: http::Slice {
+                fetcher: services.http,
+                allow: grants.http_allow().to_vec(),
+            },
         }
     }
 
-    /// Whether a warning about this plugin's host call may be logged now.
-    /// Every warning a plugin can cause at will by calling the host goes
-    /// through this: it is counted against the plugin's log budget for host
-    /// warnings, so a refused call in a loop logs a bounded number of lines.
-    pub(crate) fn may_warn(&self) -> bool {
-        self.log.host_warning()
-    }
-
-    /// Check a grant; log and build the error value the plugin receives when
-    /// it is missing.
-    pub(crate) fn require(&self, capability: Capability) -> Result<(), crate::abi::HostError> {
-        if self.grants.allows(capability) {
-            Ok(())
-        } else {
-            if self.may_warn() {
-                tracing::warn!(
-                    plugin = %self.plugin,
-                    %capability,
-                    "plugin used capability \"{capability}\" which it was not granted; refused"
-                );
-            }
-            Err(crate::abi::HostError::NotGranted(capability))
-        }
+    /// Apply the plugin's grants (known once its metadata named it).
+    pub(crate) fn grant(&mut self, grants: &Grants) {
+        self.caller.granted = grants.capabilities();
+        self.kv.quota = grants.kv_quota();
+        self.http.allow = grants.http_allow().to_vec();
     }
 }
 

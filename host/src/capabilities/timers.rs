@@ -2,26 +2,34 @@
 //! cancel durable timers; the scheduler behind it is
 //! [`crate::timers::TimerService`], which fires them as `on-timer` calls.
 
+use super::caller::{Ctx, Uses, blocking, not_available};
 use crate::abi::Capability;
-use crate::abi::v0_1_0::wasmqq::plugin::timers::{self, Host};
+use crate::abi::v0_1_0::wasmqq::plugin::timers::Host;
 use crate::abi::v0_1_0::wasmqq::plugin::types::HostError;
 use crate::clock::unix_ms;
 use crate::timers::TimerService;
 
-use super::PluginState;
-
-/// Link `wasmqq:plugin/timers`.
-pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
-    timers::add_to_linker::<_, super::Own>(linker, |s| s)
+/// The `timers` capability's part of a plugin's state.
+pub struct Slice {
+    /// The scheduler; `None`: `unavailable`.
+    pub(crate) service: Option<TimerService>,
 }
 
-impl PluginState {
+/// Link `wasmqq:plugin/timers`, its host side seeing what `get` gives.
+pub(crate) fn link<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> Ctx<'_, Slice>,
+) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::timers::add_to_linker::<T, Uses<Slice>>(linker, get)
+}
+
+impl Ctx<'_, Slice> {
     fn timer_service(&self) -> Result<TimerService, HostError> {
         self.require(Capability::Timers)?;
-        self.services
-            .timers
+        self.own
+            .service
             .clone()
-            .ok_or_else(|| super::not_available("timers"))
+            .ok_or_else(|| not_available("timers"))
     }
 
     /// Schedule through the service; a refusal over the quota is logged
@@ -32,8 +40,7 @@ impl PluginState {
         let chat = self.chat;
         let account = crate::account::current();
         let result =
-            super::blocking(move || service.schedule(&plugin, due_ms, &payload, chat, &account))
-                .await;
+            blocking(move || service.schedule(&plugin, due_ms, &payload, chat, &account)).await;
         if let Err(HostError::QuotaExceeded(why)) = &result
             && self.may_warn()
         {
@@ -43,7 +50,7 @@ impl PluginState {
     }
 }
 
-impl Host for PluginState {
+impl Host for Ctx<'_, Slice> {
     async fn schedule(&mut self, delay_ms: u64, payload: String) -> Result<u64, HostError> {
         self.schedule_timer(unix_ms().saturating_add(delay_ms), payload)
             .await
@@ -56,6 +63,6 @@ impl Host for PluginState {
     async fn cancel(&mut self, id: u64) -> Result<bool, HostError> {
         let service = self.timer_service()?;
         let plugin = self.plugin.clone();
-        super::blocking(move || service.cancel(&plugin, id)).await
+        blocking(move || service.cancel(&plugin, id)).await
     }
 }

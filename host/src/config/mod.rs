@@ -35,6 +35,8 @@ use crate::capabilities::{HttpLimits, KvQuota};
 use crate::runtime::Limits;
 use crate::timers::TimerLimits;
 
+pub use crate::dispatch::RateLimitConfig;
+
 pub use accounts::{
     AccountConfig, LinechatAccountConfig, OnebotAccountConfig, OnebotMode, WebqqAccountConfig,
     account_dir,
@@ -167,42 +169,6 @@ impl WebqqConfig {
             poll_timeout: Duration::from_secs(self.poll_timeout_secs),
             ..wasmqq_webqq::ClientConfig::default()
         }
-    }
-}
-
-/// `[rate_limit]`: cooldowns between commands. A command arriving during a
-/// cooldown is dropped, with at most one short "slow down" reply.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RateLimitConfig {
-    /// Minimum time between two commands of one user (in any chat), in
-    /// milliseconds; 0 disables. Default: 1000.
-    pub user_cooldown_ms: u64,
-    /// Minimum time between two commands in one chat (from anyone), in
-    /// milliseconds; 0 disables. Default: 0.
-    pub chat_cooldown_ms: u64,
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        // The dispatcher's own defaults.
-        let dispatch = crate::dispatch::DispatchConfig::default();
-        RateLimitConfig {
-            user_cooldown_ms: millis(dispatch.user_cooldown),
-            chat_cooldown_ms: millis(dispatch.chat_cooldown),
-        }
-    }
-}
-
-impl RateLimitConfig {
-    /// [`user_cooldown_ms`](Self::user_cooldown_ms) as a [`Duration`].
-    pub fn user_cooldown(&self) -> Duration {
-        Duration::from_millis(self.user_cooldown_ms)
-    }
-
-    /// [`chat_cooldown_ms`](Self::chat_cooldown_ms) as a [`Duration`].
-    pub fn chat_cooldown(&self) -> Duration {
-        Duration::from_millis(self.chat_cooldown_ms)
     }
 }
 

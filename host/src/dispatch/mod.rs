@@ -30,11 +30,13 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use tracing::Instrument;
 
-use crate::abi::{Action, Capability, Chat, CommandCall, Message, Segment};
+use crate::abi::{Action, Chat, CommandCall, Message, Segment};
+use crate::capabilities::send;
 use crate::plugins::{Owner, Registry, Toggles};
 use crate::runtime::{Call, CallError, PluginHandle};
 use crate::timers::DueTimer;
 use order::Sequencer;
+pub use ratelimit::RateLimitConfig;
 use ratelimit::{RateLimiter, Verdict};
 use router::Route;
 
@@ -164,10 +166,8 @@ pub struct DispatchConfig {
     pub prefixes: Vec<String>,
     /// QQ numbers allowed to use admin commands.
     pub admins: Vec<u64>,
-    /// Minimum time between two commands of one user.
-    pub user_cooldown: Duration,
-    /// Minimum time between two commands in one chat.
-    pub chat_cooldown: Duration,
+    /// Cooldowns between commands (`[rate_limit]`).
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Default for DispatchConfig {
@@ -175,8 +175,7 @@ impl Default for DispatchConfig {
         DispatchConfig {
             prefixes: default_prefixes(),
             admins: Vec::new(),
-            user_cooldown: Duration::from_secs(1),
-            chat_cooldown: Duration::ZERO,
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -206,7 +205,7 @@ impl Dispatcher {
         Arc::new(Dispatcher {
             registry,
             toggles,
-            limiter: Mutex::new(RateLimiter::new(config.user_cooldown, config.chat_cooldown)),
+            limiter: Mutex::new(RateLimiter::new(&config.rate_limit)),
             prefixes: config.prefixes,
             admins: config.admins.into_iter().collect(),
             sequencer: Sequencer::new(sink.clone()),
@@ -555,11 +554,7 @@ fn action_to_reply(plugin: &PluginHandle, action: Action, chat: &ChatAddress) ->
             proactive: false,
         }),
         Action::Send(out) => {
-            if !plugin.grants().allows(Capability::Send) {
-                tracing::warn!(
-                    plugin = %origin,
-                    "plugin returned a send action without the \"send\" capability; dropped"
-                );
+            if !send::permits_action(&origin, plugin.grants().capabilities()) {
                 return None;
             }
             Some(Reply {

@@ -4,6 +4,42 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
+
+/// `[rate_limit]`: cooldowns between commands. A command arriving during a
+/// cooldown is dropped, with at most one short "slow down" reply.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Minimum time between two commands of one user (in any chat), in
+    /// milliseconds; 0 disables. Default: 1000.
+    pub user_cooldown_ms: u64,
+    /// Minimum time between two commands in one chat (from anyone), in
+    /// milliseconds; 0 disables. Default: 0.
+    pub chat_cooldown_ms: u64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            user_cooldown_ms: 1000,
+            chat_cooldown_ms: 0,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// [`user_cooldown_ms`](Self::user_cooldown_ms) as a [`Duration`].
+    pub fn user_cooldown(&self) -> Duration {
+        Duration::from_millis(self.user_cooldown_ms)
+    }
+
+    /// [`chat_cooldown_ms`](Self::chat_cooldown_ms) as a [`Duration`].
+    pub fn chat_cooldown(&self) -> Duration {
+        Duration::from_millis(self.chat_cooldown_ms)
+    }
+}
+
 /// The verdict for one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -26,11 +62,11 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// Cooldowns per user and per chat (zero disables one).
-    pub fn new(user_cooldown: Duration, chat_cooldown: Duration) -> Self {
+    /// The cooldowns of `config` (zero disables one).
+    pub fn new(config: &RateLimitConfig) -> Self {
         RateLimiter {
-            user_cooldown,
-            chat_cooldown,
+            user_cooldown: config.user_cooldown(),
+            chat_cooldown: config.chat_cooldown(),
             users: HashMap::new(),
             chats: HashMap::new(),
             warned: HashMap::new(),
@@ -70,7 +106,10 @@ mod tests {
 
     #[test]
     fn warns_once_then_drops_until_the_cooldown_passes() {
-        let mut rl = RateLimiter::new(Duration::from_secs(2), Duration::ZERO);
+        let mut rl = RateLimiter::new(&RateLimitConfig {
+            user_cooldown_ms: 2000,
+            chat_cooldown_ms: 0,
+        });
         let t0 = Instant::now();
         assert_eq!(rl.check(1, "g", t0), Verdict::Allow);
         assert_eq!(
@@ -97,7 +136,10 @@ mod tests {
 
     #[test]
     fn chat_cooldown_applies_across_users() {
-        let mut rl = RateLimiter::new(Duration::ZERO, Duration::from_secs(1));
+        let mut rl = RateLimiter::new(&RateLimitConfig {
+            user_cooldown_ms: 0,
+            chat_cooldown_ms: 1000,
+        });
         let t0 = Instant::now();
         assert_eq!(rl.check(1, "g", t0), Verdict::Allow);
         assert_eq!(rl.check(2, "g", t0), Verdict::Warn);

@@ -42,7 +42,7 @@ use super::error::CallError;
 use super::instance::{Call, Instance, PluginSetup};
 use super::load::Compiled;
 use crate::abi::{Action, PluginInfo};
-use crate::capabilities::log::budget::PluginLog;
+use crate::capabilities::log_budget::PluginLog;
 
 /// Extra time past the deadline before a call stuck outside wasm (in a host
 /// call) is abandoned.

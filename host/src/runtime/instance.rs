@@ -14,7 +14,7 @@ use crate::abi::v0_1_0::Plugin as Bindings;
 use crate::abi::{Action, Chat, CommandCall, Message, PluginInfo, Segment, TimerEvent};
 use crate::capabilities::Grants;
 use crate::capabilities::PluginState;
-use crate::capabilities::log::budget::PluginLog;
+use crate::capabilities::log_budget::PluginLog;
 
 /// What the configuration gives a plugin: its grants and its `init`
 /// configuration (a JSON object).
@@ -164,8 +164,8 @@ impl Instance {
             path: path.into(),
             message,
         })?;
-        store.data_mut().plugin = plugin.clone();
-        store.data_mut().grants = setup.grants.clone();
+        store.data_mut().caller.plugin = plugin.clone();
+        store.data_mut().grant(&setup.grants);
         log.rename(plugin.clone());
         arm(&mut store, &limits);
         let init = bindings
@@ -201,7 +201,7 @@ impl Instance {
 
     /// The plugin's log budget, to keep across rebuilds.
     pub(crate) fn log(&self) -> Arc<PluginLog> {
-        self.store.data().log.clone()
+        self.store.data().caller.log.clone()
     }
 
     /// Deliver one event. Fails with [`CallError::Timeout`] past the deadline,
@@ -211,7 +211,7 @@ impl Instance {
     pub async fn call(&mut self, call: &Call) -> Result<Vec<Action>, CallError> {
         let export = call.export();
         let _running = self.ticker.running();
-        self.store.data_mut().chat = call.chat();
+        self.store.data_mut().caller.chat = call.chat();
         arm(&mut self.store, &self.limits);
         let guest = self.bindings.wasmqq_plugin_guest();
         let result = match call {
@@ -219,7 +219,7 @@ impl Instance {
             Call::Command(c) => guest.call_on_command(&mut self.store, c).await,
             Call::Timer(t) => guest.call_on_timer(&mut self.store, t).await,
         };
-        self.store.data().log.flush(true);
+        self.store.data().caller.log.flush(true);
         let actions = result.map_err(|e| {
             if self.store.data().timed_out {
                 CallError::Timeout {
@@ -283,7 +283,7 @@ fn new_store(
     let state = PluginState::new(
         plugin,
         limits.store_limits(),
-        grants,
+        &grants,
         runtime.services().clone(),
         log,
     );
@@ -291,7 +291,7 @@ fn new_store(
     store.limiter(|s| &mut s.limits);
     store.epoch_deadline_callback(|mut ctx| {
         let state = ctx.data_mut();
-        if Instant::now() >= state.deadline {
+        if Instant::now() >= state.caller.deadline {
             state.timed_out = true;
             wasmtime::bail!("deadline exceeded");
         }
@@ -304,7 +304,7 @@ fn new_store(
 /// Start the deadline clock for the next call.
 fn arm(store: &mut Store<PluginState>, limits: &Limits) {
     let state = store.data_mut();
-    state.deadline = Instant::now() + limits.call_timeout();
+    state.caller.deadline = Instant::now() + limits.call_timeout();
     state.timed_out = false;
     store.set_epoch_deadline(1);
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::capabilities::log::budget::LogLimits;
+use crate::capabilities::log_budget::LogLimits;
 
 /// Limits for one plugin instance and each call into it.
 ///

@@ -30,19 +30,30 @@ mod guard;
 
 use serde::Deserialize;
 
+use super::caller::{Ctx, Uses, not_available};
 use crate::abi::Capability;
 use crate::abi::v0_1_0::wasmqq::plugin::http::{Host, Request, Response};
 use crate::abi::v0_1_0::wasmqq::plugin::types::HostError;
-use crate::capabilities::log::budget::clip_line;
-use crate::capabilities::state::PluginState;
+use crate::capabilities::log_budget::clip_line;
 
 pub use allow::{HostPattern, canonical_host, refusal};
 pub use fetch::{HttpFetcher, HttpSetupError};
 pub use guard::{embedded_ipv4, is_internal};
 
-/// Link `wasmqq:plugin/http`.
-pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
-    crate::abi::v0_1_0::wasmqq::plugin::http::add_to_linker::<_, super::Own>(linker, |s| s)
+/// The `http` capability's part of a plugin's state.
+pub struct Slice {
+    /// The fetcher; `None`: `unavailable`.
+    pub(crate) fetcher: Option<HttpFetcher>,
+    /// The hosts this plugin may reach (its `http_allow` list).
+    pub(crate) allow: Vec<HostPattern>,
+}
+
+/// Link `wasmqq:plugin/http`, its host side seeing what `get` gives.
+pub(crate) fn link<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> Ctx<'_, Slice>,
+) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::http::add_to_linker::<T, Uses<Slice>>(linker, get)
 }
 
 /// Limits of plugin HTTP requests. Defaults: 10 s, 1 MiB responses, 64 KiB
@@ -72,15 +83,15 @@ impl Default for HttpLimits {
     }
 }
 
-impl Host for PluginState {
+impl Host for Ctx<'_, Slice> {
     async fn fetch(&mut self, req: Request) -> Result<Response, HostError> {
         self.require(Capability::Http)?;
         let fetcher = self
-            .services
-            .http
+            .own
+            .fetcher
             .clone()
-            .ok_or_else(|| super::not_available("HTTP fetch"))?;
-        let allow = self.grants.http_allow().to_vec();
+            .ok_or_else(|| not_available("HTTP fetch"))?;
+        let allow = self.own.allow.clone();
         if allow.is_empty() {
             if self.may_warn() {
                 tracing::warn!(plugin = %self.plugin, "HTTP fetch refused: the plugin's http_allow list is empty");

@@ -13,14 +13,25 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
+use super::caller::{Ctx, Uses, blocking, not_available};
 use crate::abi::Capability;
 use crate::abi::v0_1_0::wasmqq::plugin::kv::Host;
 use crate::abi::v0_1_0::wasmqq::plugin::types::HostError;
-use crate::capabilities::state::PluginState;
 
-/// Link `wasmqq:plugin/kv`.
-pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
-    crate::abi::v0_1_0::wasmqq::plugin::kv::add_to_linker::<_, super::Own>(linker, |s| s)
+/// The `kv` capability's part of a plugin's state.
+pub struct Slice {
+    /// The storage; `None`: `unavailable`.
+    pub(crate) backend: Option<Arc<dyn KvStore>>,
+    /// This plugin's quota (from its grant configuration).
+    pub(crate) quota: KvQuota,
+}
+
+/// Link `wasmqq:plugin/kv`, its host side seeing what `get` gives.
+pub(crate) fn link<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> Ctx<'_, Slice>,
+) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::kv::add_to_linker::<T, Uses<Slice>>(linker, get)
 }
 
 pub use sqlite::SqliteKv;
@@ -138,31 +149,31 @@ fn check_key(key: &str) -> Result<(), HostError> {
     Ok(())
 }
 
-impl PluginState {
+impl Ctx<'_, Slice> {
     /// The backend and this plugin's name, after the grant check.
     fn kv(&self) -> Result<(Arc<dyn KvStore>, Arc<str>), HostError> {
         self.require(Capability::Kv)?;
         let kv = self
-            .services
-            .kv
+            .own
+            .backend
             .clone()
-            .ok_or_else(|| super::not_available("key-value storage"))?;
+            .ok_or_else(|| not_available("key-value storage"))?;
         Ok((kv, self.plugin.clone()))
     }
 }
 
-impl Host for PluginState {
+impl Host for Ctx<'_, Slice> {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
         let (kv, plugin) = self.kv()?;
         check_key(&key)?;
-        super::blocking(move || kv.get(&plugin, &key)).await
+        blocking(move || kv.get(&plugin, &key)).await
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
         let (kv, plugin) = self.kv()?;
         check_key(&key)?;
-        let quota = self.grants.kv_quota();
-        let result = super::blocking(move || kv.set(&plugin, &key, &value, quota)).await;
+        let quota = self.own.quota;
+        let result = blocking(move || kv.set(&plugin, &key, &value, quota)).await;
         if let Err(HostError::QuotaExceeded(why)) = &result
             && self.may_warn()
         {
@@ -174,11 +185,11 @@ impl Host for PluginState {
     async fn delete(&mut self, key: String) -> Result<bool, HostError> {
         let (kv, plugin) = self.kv()?;
         check_key(&key)?;
-        super::blocking(move || kv.delete(&plugin, &key)).await
+        blocking(move || kv.delete(&plugin, &key)).await
     }
 
     async fn keys(&mut self, prefix: String) -> Result<Vec<String>, HostError> {
         let (kv, plugin) = self.kv()?;
-        super::blocking(move || kv.keys(&plugin, &prefix)).await
+        blocking(move || kv.keys(&plugin, &prefix)).await
     }
 }

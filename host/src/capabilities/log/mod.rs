@@ -1,19 +1,21 @@
 //! `wasmqq:plugin/log`: always granted, within the plugin's log budget (see
-//! [`budget`]): lines are cut at the budget's line length and
+//! [`super::log_budget`]): lines are cut at the budget's line length and
 //! escaped, lines over the budget are dropped and counted. Lines at a level
 //! the host's log filter hides cost nothing.
 
-pub mod budget;
 pub(crate) mod stream;
 
+use super::caller::{Caller, CallerOnly};
 use crate::abi::v0_1_0::wasmqq::plugin::log::{Host, Level};
-use crate::capabilities::state::PluginState;
 
-use budget::clip_line;
+use super::log_budget::clip_line;
 
-/// Link `wasmqq:plugin/log`.
-pub(crate) fn link(linker: &mut super::Linker) -> wasmtime::Result<()> {
-    crate::abi::v0_1_0::wasmqq::plugin::log::add_to_linker::<_, super::Own>(linker, |s| s)
+/// Link `wasmqq:plugin/log`, its host side seeing what `get` gives.
+pub(crate) fn link<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &Caller,
+) -> wasmtime::Result<()> {
+    crate::abi::v0_1_0::wasmqq::plugin::log::add_to_linker::<T, CallerOnly>(linker, get)
 }
 
 const TARGET: &str = "wasmqq::plugin_log";
@@ -29,7 +31,7 @@ fn shown(level: Level) -> bool {
     }
 }
 
-impl Host for PluginState {
+impl Host for &Caller {
     async fn write(&mut self, level: Level, message: String) {
         if !shown(level) {
             return;

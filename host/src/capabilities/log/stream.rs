@@ -14,7 +14,7 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-use super::budget::{PluginLog, clip_line};
+use super::super::log_budget::{PluginLog, clip_line};
 
 /// Bytes a plugin may write in one go (`check-write`).
 const WRITE_CHUNK: usize = 4096;
