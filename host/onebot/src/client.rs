@@ -20,13 +20,13 @@ use wasmqq_shutdown::{Shutdown, Signal};
 use wasmqq_wire::backoff::Backoff;
 
 use crate::config::{Config, Mode};
-use crate::conn::ApiLink;
 use crate::contacts::{self, Contacts};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::http::HttpApi;
 use crate::message::{Segment, to_array};
 use crate::pace::{Chat, Pacer};
+use crate::shared::Shared;
 use crate::{forward, http, reverse};
 
 /// How long [`Client::shutdown`] waits for each background task.
@@ -34,45 +34,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// How often the wait for a reverse or HTTP implementation is logged.
 const WAIT_LOG_EVERY: Duration = Duration::from_secs(10);
-
-/// State shared by the client and its connection tasks.
-pub(crate) struct Shared {
-    pub config: Config,
-    /// The WebSocket link calls go over, when there is one.
-    pub api: watch::Sender<Option<Arc<ApiLink>>>,
-    pub events: mpsc::Sender<Event>,
-    pub shutdown: Signal,
-    /// The account, once known (0 before).
-    pub self_id: AtomicU64,
-}
-
-impl Shared {
-    pub(crate) fn is_shut_down(&self) -> bool {
-        self.shutdown.is_fired()
-    }
-
-    /// Resolves once the client is shut down, with that as the reason.
-    pub(crate) async fn stopped(&self) -> String {
-        self.shutdown.listener().recv().await;
-        "shut down".to_string()
-    }
-
-    /// Sleeps `delay`; `true` if the client was shut down meanwhile.
-    pub(crate) async fn sleep_or_shutdown(&self, delay: Duration) -> bool {
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => self.is_shut_down(),
-            _ = self.stopped() => true,
-        }
-    }
-
-    /// Delivers an event, waiting for room (but not past shutdown).
-    pub(crate) async fn emit(&self, event: Event) {
-        tokio::select! {
-            _ = self.events.send(event) => {}
-            _ = self.stopped() => {}
-        }
-    }
-}
 
 /// The stream of [`Event`]s of a client.
 #[derive(Debug)]

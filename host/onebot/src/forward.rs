@@ -21,11 +21,11 @@ use url::Url;
 use wasmqq_wire::backoff::Backoff;
 
 use crate::auth::bearer;
-use crate::client::Shared;
 use crate::config::Mode;
 use crate::conn::{self, ApiLink, ApiSide};
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::shared::Shared;
 
 /// How long a connection must have lasted for the reconnect backoff to
 /// start over from [`Config::reconnect_base`](crate::Config::reconnect_base).

@@ -34,9 +34,9 @@ use url::Url;
 
 use crate::action::{Response, retcode_for_http_status};
 use crate::auth::{check_signature, check_token, presented_token};
-use crate::client::Shared;
 use crate::error::{Error, Result};
 use crate::event::decode_event;
+use crate::shared::Shared;
 
 /// The HTTP API client.
 pub(crate) struct HttpApi {

@@ -32,7 +32,8 @@
 //! echo matching), [`auth`] (tokens, `X-Signature`), `conn` (the
 //! WebSocket read/write loop shared by both directions), `forward`,
 //! `reverse` and `http` (the modes), `pace` (per-chat send pacing),
-//! `contacts` (the contact cache), `client`, `error`.
+//! `contacts` (the contact cache), `client`, `shared` (what the client
+//! shares with its connection tasks), `error`.
 //!
 //! Input from the implementation is never trusted: frames or bodies that
 //! are not JSON, events of unknown types or missing fields, responses
@@ -54,6 +55,7 @@ mod http;
 pub mod message;
 mod pace;
 mod reverse;
+mod shared;
 
 pub use client::{Client, Events};
 pub use config::{Config, Mode};

@@ -31,10 +31,10 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
 use crate::auth::check_token;
-use crate::client::Shared;
 use crate::conn::{self, ApiLink, ApiSide};
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::shared::Shared;
 
 /// How long a peer may take for the WebSocket handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
