@@ -273,3 +273,46 @@ async fn reply_order_per_chat_survives_a_full_relogin() {
     }
     bot.stop().await;
 }
+
+/// Messages the client has taken from the server but the bot has not read
+/// yet when ctrl-c comes are journaled, not dropped with the channel: the
+/// server will not hand them over again. Each is answered once, in this
+/// run's drain or at the next start.
+#[tokio::test]
+async fn messages_received_but_unread_at_ctrl_c_are_answered_after_the_restart() {
+    let world = World::new().await;
+    world.drop_plugin("echo", "echo.wasm");
+    // Started but not run: the poll loop takes messages from the server,
+    // nothing reads them yet.
+    let bot = wasmqq::bot::Bot::start(world.config(), wasmqq_webqq::Observer::silent())
+        .await
+        .expect("bot starts");
+    for i in 0..3 {
+        world
+            .say_in_group(DEV, BOB, &format!("!echo unread {i}"))
+            .await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while world.sim.state().delivered_events < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the simulator never handed the messages over: {:?}",
+            world.sim.state()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ctrl-c before the bot read a single event.
+    bot.run(std::future::ready(())).await;
+
+    let bot = world.start_bot(world.config()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while world.sent().await.len() < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut texts: Vec<String> = world.sent().await.into_iter().map(|m| m.2).collect();
+    texts.sort();
+    assert_eq!(texts, ["unread 0", "unread 1", "unread 2"]);
+    bot.stop().await;
+}
