@@ -609,13 +609,14 @@ fn in_process() {
 /// over: three friends, two groups, one discussion.
 fn e2e_chats() -> Vec<(wasmqq_sim::ChatKind, u64, Option<u64>)> {
     use wasmqq_sim::ChatKind::*;
+    use wasmqq_sim::known::*;
     vec![
-        (Friend, 10001, None),
-        (Friend, 10002, None),
-        (Friend, 10003, None),
-        (Group, 10002, Some(300001)),
-        (Group, 10003, Some(300002)),
-        (Discussion, 10004, Some(400001)),
+        (Friend, ALICE, None),
+        (Friend, BOB, None),
+        (Friend, CAROL, None),
+        (Group, BOB, Some(DEV_GROUP)),
+        (Group, CAROL, Some(FAMILY_GROUP)),
+        (Discussion, DAVE, Some(WEEKEND)),
     ]
 }
 

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use wasmqq_sim::known;
 
 /// Kills the child process when dropped, so a failing test leaves nothing behind.
 struct Running(Child);
@@ -56,7 +57,7 @@ async fn sent(http: &reqwest::Client, sim: &str) -> Vec<String> {
 async fn say(http: &reqwest::Client, sim: &str, text: &str) {
     let r = http
         .post(format!("http://{sim}/_sim/messages"))
-        .json(&json!({"chat": "group", "from": 10002, "to": 300001, "text": text}))
+        .json(&json!({"chat": "group", "from": known::BOB, "to": known::DEV_GROUP, "text": text}))
         .send()
         .await
         .unwrap();

@@ -390,11 +390,7 @@ async fn restart_delivers_each_undelivered_message_once() {
 // Through a real WebQQ client against the in-process simulator.
 // ---------------------------------------------------------------------
 
-/// Public numbers of the built-in simulator population.
-const ALICE: u64 = 10001;
-const BOB: u64 = 10002;
-const DEV_GROUP: u64 = 300001;
-const WEEKEND: u64 = 400001;
+use wasmqq_sim::known::{ALICE, BOB, DEV_GROUP, WEEKEND};
 
 async fn start_sim() -> SimHandle {
     init_tracing();

@@ -22,7 +22,7 @@ impl ReplySink for Collector {
 }
 
 /// The admin's QQ number in [`TestBot`]s.
-pub const ADMIN: u64 = 10001;
+pub const ADMIN: u64 = wasmqq_sim::known::ALICE;
 
 /// A group chat address for tests.
 pub fn group(id: u64, name: &str) -> ChatAddress {

@@ -13,14 +13,13 @@ use wasmqq_webqq::Observer;
 
 use crate::wasm;
 
-/// The admin of test bots (Alice in the built-in population).
-pub const ALICE: u64 = 10001;
-/// A non-admin (Bob).
-pub const BOB: u64 = 10002;
+/// The built-in population's numbers: Alice is the admin of test bots,
+/// Bob a non-admin.
+pub use wasmqq_sim::known::{ALICE, BOB};
 /// The group "wasmqq dev" (Alice, Bob, Dave).
-pub const DEV: u64 = 300001;
+pub const DEV: u64 = wasmqq_sim::known::DEV_GROUP;
 /// The group "Family" (Carol, Bob).
-pub const FAMILY: u64 = 300002;
+pub const FAMILY: u64 = wasmqq_sim::known::FAMILY_GROUP;
 
 /// A simulator plus the folders a bot keeps its state and plugins in.
 pub struct World {

@@ -8,7 +8,7 @@ use wasmqq::dispatch::DispatchConfig;
 use wasmqq_tests::dispatch::{ADMIN, TestBot, group};
 use wasmqq_tests::wasm;
 
-const BOB: u64 = 10002;
+use wasmqq_sim::known::BOB;
 
 #[tokio::test]
 async fn commands_aliases_and_triggers_reach_their_plugins() {

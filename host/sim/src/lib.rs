@@ -74,7 +74,9 @@ pub use error::SimError;
 pub use faults::{FaultAction, FaultSpec};
 pub use offline::Offline;
 pub use onebot::{HttpPost, MalformedEvent, MessageFormat, OneBotFace, ReverseTarget, ReverseWs};
-pub use population::{BUILTIN_TOML, Bot, Category, Discussion, Group, Member, Population, User};
+pub use population::{
+    BUILTIN_TOML, Bot, Category, Discussion, Group, Member, Population, User, known,
+};
 
 use conn::{ConnCtl, SimListener};
 use state::Sim;

@@ -200,6 +200,29 @@ impl Person<'_> {
     }
 }
 
+/// The well-known numbers of the built-in population
+/// (`config/population.toml`), for tests, benches and examples: one
+/// spelling, checked against the file by a unit test.
+pub mod known {
+    /// The bot's QQ number.
+    pub const BOT: u64 = 2609717081;
+    /// Alice: a friend, in "wasmqq dev"; the admin of test bots.
+    pub const ALICE: u64 = 10001;
+    /// Bob: a friend, in both groups.
+    pub const BOB: u64 = 10002;
+    /// Carol: a friend ("Mum"), in "Family".
+    pub const CAROL: u64 = 10003;
+    /// Dave: not a friend; in "wasmqq dev" (card "Dave D.") and the
+    /// discussion.
+    pub const DAVE: u64 = 10004;
+    /// The group "wasmqq dev" (Alice, Bob, Dave).
+    pub const DEV_GROUP: u64 = 300001;
+    /// The group "Family" (Carol, Bob).
+    pub const FAMILY_GROUP: u64 = 300002;
+    /// The discussion "weekend plans".
+    pub const WEEKEND: u64 = 400001;
+}
+
 impl Population {
     /// The embedded default population (`config/population.toml`).
     ///
@@ -448,6 +471,33 @@ mod tests {
         // The bot listed explicitly in group 300001 is not added twice.
         let g = p.group(300001).unwrap();
         assert_eq!(g.members.iter().filter(|m| m.qq == p.bot.qq).count(), 1);
+    }
+
+    #[test]
+    fn known_numbers_are_those_of_the_builtin_file() {
+        use known::*;
+        let p = Population::builtin();
+        assert_eq!(p.bot.qq, BOT);
+        let nick = |qq| p.users.iter().find(|u| u.qq == qq).map(|u| u.nick.as_str());
+        assert_eq!(
+            [ALICE, BOB, CAROL, DAVE].map(nick),
+            [Some("Alice"), Some("Bob"), Some("Carol"), Some("Dave")]
+        );
+        let members = |n| {
+            let mut m: Vec<u64> = p.group(n).unwrap().members.iter().map(|m| m.qq).collect();
+            m.retain(|q| *q != BOT);
+            m.sort();
+            m
+        };
+        assert_eq!(p.group(DEV_GROUP).unwrap().name, "wasmqq dev");
+        assert_eq!(members(DEV_GROUP), [ALICE, BOB, DAVE]);
+        assert_eq!(p.group(FAMILY_GROUP).unwrap().name, "Family");
+        assert_eq!(members(FAMILY_GROUP), [BOB, CAROL]);
+        assert!(
+            p.discussions
+                .iter()
+                .any(|d| d.id == WEEKEND && d.members.contains(&DAVE))
+        );
     }
 
     fn parse(text: &str) -> Result<Population, SimError> {

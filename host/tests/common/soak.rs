@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use wasmqq_sim::known;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -61,10 +62,10 @@ impl std::fmt::Display for SoakReport {
 
 /// The chats commands are said in: (kind, from, to, tag).
 const CHATS: &[(&str, u64, Option<u64>, &str)] = &[
-    ("friend", 10001, None, "a"),
-    ("friend", 10002, None, "b"),
-    ("group", 10002, Some(300001), "g"),
-    ("group", 10002, Some(300002), "f"),
+    ("friend", known::ALICE, None, "a"),
+    ("friend", known::BOB, None, "b"),
+    ("group", known::BOB, Some(known::DEV_GROUP), "g"),
+    ("group", known::BOB, Some(known::FAMILY_GROUP), "f"),
 ];
 
 /// Every fault of the control API, in the order they are armed (cycling).

@@ -15,14 +15,8 @@ use wasmqq_sim::{SimConfig, SimHandle};
 use wasmqq_wire::consts::{CLIENT_ID, HOSTS, REFERER_D, REFERER_S};
 use wasmqq_wire::hash::{hash33, list_hash};
 
-pub const BOT: u64 = 2609717081;
-pub const ALICE: u64 = 10001;
-pub const BOB: u64 = 10002;
-pub const CAROL: u64 = 10003;
-pub const DAVE: u64 = 10004;
-pub const DEV_GROUP: u64 = 300001;
-pub const FAMILY_GROUP: u64 = 300002;
-pub const WEEKEND: u64 = 400001;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use wasmqq_sim::known::{ALICE, BOB, BOT, CAROL, DAVE, DEV_GROUP, FAMILY_GROUP, WEEKEND};
 
 /// Test timings: 200 ms poll hold, instant QR confirmation.
 pub fn config() -> SimConfig {

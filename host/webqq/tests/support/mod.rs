@@ -12,18 +12,9 @@ use serde_json::{Value, json};
 use wasmqq_sim::{SimConfig, SimHandle};
 use wasmqq_webqq::{ChatRef, Client, ClientConfig, Event, Events, LoginStatus, Message, Observer};
 
-/// The bot's QQ number in the built-in population.
-pub const BOT: u64 = 2609717081;
-/// Friends of the built-in population.
-pub const ALICE: u64 = 10001;
-pub const BOB: u64 = 10002;
-pub const CAROL: u64 = 10003;
-/// Not a friend; in group 300001 (card "Dave D.") and discussion 400001.
-pub const DAVE: u64 = 10004;
-/// Group numbers and the discussion id of the built-in population.
-pub const DEV_GROUP: u64 = 300001;
-pub const FAMILY_GROUP: u64 = 300002;
-pub const WEEKEND: u64 = 400001;
+/// The built-in population's numbers (one spelling, in the simulator).
+#[allow(unused_imports)] // each test binary uses some of them
+pub use wasmqq_sim::known::{ALICE, BOB, BOT, CAROL, DAVE, DEV_GROUP, FAMILY_GROUP, WEEKEND};
 
 /// How long any wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(10);
