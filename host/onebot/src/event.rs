@@ -280,10 +280,10 @@ fn decode_message(obj: &Map<String, Value>) -> Result<MessageEvent, DecodeError>
         event: EV,
         field: "message",
     })?;
-    let message = message::from_json(raw).map_err(|detail| DecodeError::Invalid {
+    let message = message::from_json(raw).map_err(|e| DecodeError::Invalid {
         event: EV,
         field: "message",
-        detail,
+        detail: e.to_string(),
     })?;
     let raw_message = match obj.get("raw_message").and_then(Value::as_str) {
         Some(r) => r.to_string(),

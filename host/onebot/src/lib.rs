@@ -62,4 +62,4 @@ pub use config::{Config, Mode};
 pub use contacts::{Contacts, Friend, Group, Member};
 pub use error::{Error, Result};
 pub use event::{DecodeError, Event, MessageEvent, MessageType, MetaEvent, Role, Sender};
-pub use message::{AtTarget, Segment, plain_text};
+pub use message::{AtTarget, MessageError, Segment, plain_text};

@@ -141,26 +141,49 @@ impl Segment {
 
     /// One segment from its array form. Fails when the value is not an
     /// object with a string `type` and an object (or null/absent) `data`.
-    pub fn from_json(value: &Value) -> Result<Segment, String> {
+    pub fn from_json(value: &Value) -> Result<Segment, MessageError> {
         let obj = value
             .as_object()
-            .ok_or_else(|| format!("segment is not an object: {}", short(value)))?;
+            .ok_or_else(|| MessageError::SegmentNotObject(short(value)))?;
         let kind = obj
             .get("type")
             .and_then(Value::as_str)
-            .ok_or_else(|| format!("segment without a string \"type\": {}", short(value)))?;
+            .ok_or_else(|| MessageError::NoType(short(value)))?;
         let data = match obj.get("data") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m.clone(),
             Some(other) => {
-                return Err(format!(
-                    "segment {kind:?} has a non-object \"data\": {}",
-                    short(other)
-                ));
+                return Err(MessageError::DataNotObject {
+                    kind: kind.to_string(),
+                    data: short(other),
+                });
             }
         };
         Ok(Segment::from_parts(kind, data))
     }
+}
+
+/// Why a JSON value is not a message; each names the bad value (cut to
+/// 120 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// A segment that is not a JSON object.
+    #[error("segment is not an object: {0}")]
+    SegmentNotObject(String),
+    /// A segment without a string `type`.
+    #[error("segment without a string \"type\": {0}")]
+    NoType(String),
+    /// A segment whose `data` is neither an object nor null.
+    #[error("segment {kind:?} has a non-object \"data\": {data}")]
+    DataNotObject {
+        /// The segment's type.
+        kind: String,
+        /// The `data` value.
+        data: String,
+    },
+    /// A message that is neither a string, an array nor a segment object.
+    #[error("message is neither a string nor an array: {0}")]
+    NotAMessage(String),
 }
 
 /// The text of a `data` value: strings as they are, other values as JSON.
@@ -202,15 +225,12 @@ pub fn to_array(message: &[Segment]) -> Value {
 /// A message from either form: a CQ-code string, an array of segments, or
 /// one segment object. Fails, naming what was wrong, on any other JSON
 /// type or a malformed segment.
-pub fn from_json(value: &Value) -> Result<Vec<Segment>, String> {
+pub fn from_json(value: &Value) -> Result<Vec<Segment>, MessageError> {
     match value {
         Value::String(s) => Ok(crate::cq::parse(s)),
         Value::Array(items) => items.iter().map(Segment::from_json).collect(),
         Value::Object(_) => Ok(vec![Segment::from_json(value)?]),
-        other => Err(format!(
-            "message is neither a string nor an array: {}",
-            short(other)
-        )),
+        other => Err(MessageError::NotAMessage(short(other))),
     }
 }
 

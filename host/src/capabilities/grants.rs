@@ -2,7 +2,7 @@
 //! the per-plugin settings of those that need one (the HTTP allow list, the
 //! key-value quota). See `docs/capabilities.md` for the configuration shape.
 
-use super::http::HostPattern;
+use super::http::{HostPattern, HostPatternError};
 use super::kv::KvQuota;
 use crate::abi::{Capability, CapabilitySet};
 
@@ -18,7 +18,7 @@ pub enum GrantError {
         /// The entry as written.
         entry: String,
         /// What is wrong with it.
-        why: String,
+        why: HostPatternError,
     },
 }
 

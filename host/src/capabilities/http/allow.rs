@@ -35,20 +35,39 @@ pub enum HostPattern {
     },
 }
 
+/// Why an allow-list entry is not a host pattern; the message names the
+/// bad part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostPatternError {
+    /// Nothing but whitespace.
+    #[error("empty host")]
+    Empty,
+    /// A URL (or anything with a path, query, user or space) instead of a host.
+    #[error("write a host (`example.com`, `*.example.com`, `host:port`), not a URL")]
+    Url,
+    /// `[…]` that is not an IPv6 address.
+    #[error("bad IPv6 address {0:?}")]
+    BadIpv6(String),
+    /// A port that is not 1–65535.
+    #[error("bad port {0:?}")]
+    BadPort(String),
+    /// A host name with an empty, over-long or non-LDH label.
+    #[error("bad host name {0:?}")]
+    BadHostName(String),
+}
+
 impl HostPattern {
     /// Parse an allow-list entry; the error says what is wrong.
-    pub fn parse(entry: &str) -> Result<HostPattern, String> {
+    pub fn parse(entry: &str) -> Result<HostPattern, HostPatternError> {
         let e = entry.trim().to_ascii_lowercase();
         if e.is_empty() {
-            return Err("empty host".into());
+            return Err(HostPatternError::Empty);
         }
         if e == "*" {
             return Ok(HostPattern::Any);
         }
         if e.contains("://") || e.contains(['/', '?', '#', '@', ' ']) {
-            return Err(
-                "write a host (`example.com`, `*.example.com`, `host:port`), not a URL".into(),
-            );
+            return Err(HostPatternError::Url);
         }
         let (host, port) = split_port(&e)?;
         if let Some(domain) = host.strip_prefix("*.") {
@@ -59,7 +78,9 @@ impl HostPattern {
             });
         }
         let host = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            let ip: Ipv6Addr = v6.parse().map_err(|_| format!("bad IPv6 address {v6:?}"))?;
+            let ip: Ipv6Addr = v6
+                .parse()
+                .map_err(|_| HostPatternError::BadIpv6(v6.to_string()))?;
             format!("[{ip}]")
         } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
             ip.to_string()
@@ -105,7 +126,7 @@ impl std::fmt::Display for HostPattern {
     }
 }
 
-fn split_port(e: &str) -> Result<(&str, Option<u16>), String> {
+fn split_port(e: &str) -> Result<(&str, Option<u16>), HostPatternError> {
     let (host, port) = if e.starts_with('[') {
         match e.rfind("]:") {
             Some(i) => (&e[..=i], Some(&e[i + 2..])),
@@ -120,13 +141,13 @@ fn split_port(e: &str) -> Result<(&str, Option<u16>), String> {
     let port = port
         .map(|p| match p.parse::<u16>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("bad port {p:?}")),
+            _ => Err(HostPatternError::BadPort(p.to_string())),
         })
         .transpose()?;
     Ok((host, port))
 }
 
-fn check_domain(d: &str) -> Result<(), String> {
+fn check_domain(d: &str) -> Result<(), HostPatternError> {
     let ok = !d.is_empty()
         && d.split('.').all(|label| {
             !label.is_empty()
@@ -138,7 +159,7 @@ fn check_domain(d: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("bad host name {d:?}"))
+        Err(HostPatternError::BadHostName(d.to_string()))
     }
 }
 

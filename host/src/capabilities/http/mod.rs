@@ -36,7 +36,7 @@ use crate::abi::v0_1_0::wasmqq::plugin::http::{Host, Request, Response};
 use crate::abi::v0_1_0::wasmqq::plugin::types::HostError;
 use crate::capabilities::log_budget::clip_line;
 
-pub use allow::{HostPattern, canonical_host, refusal};
+pub use allow::{HostPattern, HostPatternError, canonical_host, refusal};
 pub use fetch::{HttpFetcher, HttpSetupError};
 pub use guard::{embedded_ipv4, is_internal};
 
