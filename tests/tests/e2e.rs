@@ -316,3 +316,55 @@ async fn messages_received_but_unread_at_ctrl_c_are_answered_after_the_restart()
     assert_eq!(texts, ["unread 0", "unread 1", "unread 2"]);
     bot.stop().await;
 }
+
+/// A message the client takes from the server while the bot is stopping
+/// (here: while the dispatcher waits for a slow plugin call) is journaled
+/// before the bot exits and answered after the restart.
+#[tokio::test]
+async fn a_message_taken_while_stopping_is_answered_after_the_restart() {
+    let world = World::new().await;
+    world.drop_plugin("echo", "echo.wasm");
+    world.drop_plugin("hostile", "hostile.wasm");
+    let mut config = world.config();
+    config.limits.call_timeout_ms = 2_500;
+    let bot = wasmqq::bot::Bot::start(config.clone(), wasmqq_webqq::Observer::silent())
+        .await
+        .expect("bot starts");
+    world.say_in_group(DEV, BOB, "!loop").await;
+    let world = &world;
+    let delivered = |n| async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while world.sim.state().delivered_events < n {
+            assert!(tokio::time::Instant::now() < deadline, "not delivered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    delivered(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ctrl-c: the loop is dispatched and drained for up to its deadline,
+    // while the poll loop still runs.
+    let stopping = tokio::spawn(bot.run(std::future::ready(())));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    world
+        .say_in_group(DEV, BOB, "!echo said while stopping")
+        .await;
+    delivered(2).await;
+    stopping.await.unwrap();
+
+    let bot = world.start_bot(config).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !world
+        .sent()
+        .await
+        .iter()
+        .any(|m| m.2 == "said while stopping")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the message said while stopping was never answered: {:?}",
+            world.sent().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bot.stop().await;
+}

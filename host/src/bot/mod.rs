@@ -316,26 +316,38 @@ impl Bot {
     /// dispatch it; a message journaled before (the server delivered it
     /// twice) is dropped.
     fn receive(&self, incoming: Incoming) {
+        if let Some(seq) = self.journal(&incoming) {
+            self.dispatcher.handle_journaled(incoming, seq);
+        }
+    }
+
+    /// Journal a received message in its account's journal. `None`: not
+    /// to be handled (an unknown account, or delivered twice by the
+    /// server); `Some(None)`: to be handled though the journal failed.
+    fn journal(&self, incoming: &Incoming) -> Option<Option<u64>> {
         let Some(out) = self.account(&incoming.chat.account) else {
             tracing::error!(account = %incoming.chat.account, "message from an unknown account dropped");
-            return;
+            return None;
         };
         match out
             .outbox
-            .journal(&journal::key(&incoming), &journal::encode(&incoming))
+            .journal(&journal::key(incoming), &journal::encode(incoming))
         {
-            Ok(Some(seq)) => self.dispatcher.handle_journaled(incoming, Some(seq)),
-            Ok(None) => tracing::info!(
-                msg_id = incoming.message.id,
-                chat = %incoming.chat.key,
-                "message received twice; handled once"
-            ),
+            Ok(Some(seq)) => Some(Some(seq)),
+            Ok(None) => {
+                tracing::info!(
+                    msg_id = incoming.message.id,
+                    chat = %incoming.chat.key,
+                    "message received twice; handled once"
+                );
+                None
+            }
             Err(e) => {
                 tracing::error!(
                     msg_id = incoming.message.id,
                     "message not journaled (a crash now would lose it): {e}"
                 );
-                self.dispatcher.handle(incoming);
+                Some(None)
             }
         }
     }
@@ -422,6 +434,19 @@ impl Bot {
         }
         for (_, out) in &self.accounts {
             out.platform.shutdown().await;
+        }
+        // Last, what the platforms handed over while stopping (their event
+        // pumps end with their clients, closing the channel): journaled for
+        // the next start, as nothing is dispatched any more.
+        let rest = async {
+            while let Some(event) = self.events.recv().await {
+                if let PlatformEvent::Message(incoming) = event {
+                    self.journal(&incoming);
+                }
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, rest).await.is_err() {
+            tracing::warn!("a platform kept sending events after it was shut down");
         }
     }
 }

@@ -86,12 +86,11 @@ impl Default for HttpLimits {
 impl Host for Ctx<'_, Slice> {
     async fn fetch(&mut self, req: Request) -> Result<Response, HostError> {
         self.require(Capability::Http)?;
-        let fetcher = self
-            .own
-            .fetcher
-            .clone()
+        let caller = self.caller;
+        let Slice { fetcher, allow } = &*self.own;
+        let fetcher = fetcher
+            .as_ref()
             .ok_or_else(|| not_available("HTTP fetch"))?;
-        let allow = self.own.allow.clone();
         if allow.is_empty() {
             if self.may_warn() {
                 tracing::warn!(plugin = %self.plugin, "HTTP fetch refused: the plugin's http_allow list is empty");
@@ -102,7 +101,7 @@ impl Host for Ctx<'_, Slice> {
         }
         let url = req.url.clone();
         let result = fetcher
-            .fetch(&self.plugin, &allow, req, Some(self.deadline))
+            .fetch(&caller.plugin, allow, req, Some(caller.deadline))
             .await;
         if let Err(e) = &result
             && self.may_warn()
