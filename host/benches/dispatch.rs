@@ -715,6 +715,7 @@ async fn end_to_end() -> [Figures; 2] {
     let bot = Bot::start(config, Observer::silent())
         .await
         .expect("bot starts");
+    bot.registry().loaded().await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let bot_task = tokio::spawn(bot.run(async {
         let _ = stopped.await;
@@ -844,6 +845,7 @@ fn steady() {
         let bot = Bot::start(config, Observer::silent())
             .await
             .expect("bot starts");
+        bot.registry().loaded().await;
         bot.run(async {
             let _ = stopped.await;
         })

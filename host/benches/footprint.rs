@@ -288,6 +288,14 @@ fn cold() {
 
 /// RSS of this process around a cold start (empty cache: a full compile)
 /// of the Python example plugin, then around a start from the cache.
+/// Like [`python`], with the compile in a child process running the
+/// `wasmqq` binary, as the bot does (`runtime::compiler`).
+fn python_in_child() {
+    wasmqq::runtime::compiler::compile_in_child_processes(env!("CARGO_BIN_EXE_wasmqq").into());
+    println!("(compiling in child processes)");
+    python();
+}
+
 fn python() {
     let path = wasm_path("hello_py.wasm");
     if !path.exists() {
@@ -344,5 +352,7 @@ fn main() {
     }
     if wanted("python") {
         python();
+    } else if wanted("pychild") {
+        python_in_child();
     }
 }

@@ -54,8 +54,17 @@ fn check_compiles_once_then_loads_from_the_cache() {
     let dir = cache.path().to_str().unwrap();
     let file = wasm("dice");
     let check = || wasmqq(&["plugin", "check", file.to_str().unwrap(), "--cache", dir]);
-    let first = check();
+    let first = Command::new(env!("CARGO_BIN_EXE_wasmqq"))
+        .args(["plugin", "check", file.to_str().unwrap(), "--cache", dir])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run wasmqq");
     assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("component compiled in a child process"),
+        "{}",
+        stderr(&first)
+    );
     assert!(
         stdout(&first).contains("compiled:     now"),
         "{}",
@@ -89,7 +98,13 @@ fn check_explains_each_kind_of_bad_file() {
     std::fs::write(&text, "not wasm").unwrap();
     let core = dir.path().join("core.wasm");
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    // A component cut in half: compiled (in the compiler child process)
+    // until its end comes too soon.
+    let cut = dir.path().join("cut.wasm");
+    let dice = std::fs::read(wasm("dice")).unwrap();
+    std::fs::write(&cut, &dice[..dice.len() / 2]).unwrap();
     let cases = [
+        (cut, "invalid component: ".to_string()),
         (text, "not a WebAssembly file".to_string()),
         (core, "a core WebAssembly module, not a component".into()),
         (
@@ -102,8 +117,15 @@ fn check_explains_each_kind_of_bad_file() {
         ),
         (wasm("bad-describe"), "describe failed: wasm trap".into()),
     ];
+    let cache = dir.path().join("cache");
     for (file, expect) in cases {
-        let out = wasmqq(&["plugin", "check", file.to_str().unwrap()]);
+        let out = wasmqq(&[
+            "plugin",
+            "check",
+            file.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+        ]);
         assert!(!out.status.success(), "{} was accepted", file.display());
         let err = stderr(&out);
         assert!(err.starts_with("error: "), "{err}");
@@ -113,6 +135,15 @@ fn check_explains_each_kind_of_bad_file() {
             "{err}"
         );
     }
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.to_string_lossy().ends_with(".cwasm")),
+        "a compile left a temporary file behind: {entries:?}"
+    );
 }
 
 #[test]

@@ -115,11 +115,13 @@ impl World {
         config
     }
 
-    /// Start a bot with `config` (logging in, or restoring the session).
+    /// Start a bot with `config` (logging in, or restoring the session),
+    /// its plugin folder loaded.
     pub async fn start_bot(&self, config: Config) -> RunningBot {
         let bot = Bot::start(config, Observer::silent())
             .await
             .expect("bot starts");
+        bot.registry().loaded().await;
         let outbox = bot.outbox().clone();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(bot.run(async {

@@ -287,6 +287,7 @@ async fn messages_received_but_unread_at_ctrl_c_are_answered_after_the_restart()
     let bot = wasmqq::bot::Bot::start(world.config(), wasmqq_webqq::Observer::silent())
         .await
         .expect("bot starts");
+    bot.registry().loaded().await;
     for i in 0..3 {
         world
             .say_in_group(DEV, BOB, &format!("!echo unread {i}"))
@@ -330,6 +331,7 @@ async fn a_message_taken_while_stopping_is_answered_after_the_restart() {
     let bot = wasmqq::bot::Bot::start(config.clone(), wasmqq_webqq::Observer::silent())
         .await
         .expect("bot starts");
+    bot.registry().loaded().await;
     world.say_in_group(DEV, BOB, "!loop").await;
     let world = &world;
     let delivered = |n| async move {
@@ -367,4 +369,55 @@ async fn a_message_taken_while_stopping_is_answered_after_the_restart() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bot.stop().await;
+}
+
+/// At start the bot serves from the first plugin loaded: `!echo` is
+/// answered while `slow` is still starting, and `!slow` sent meanwhile
+/// waits for its plugin instead of being called an unknown command.
+#[tokio::test]
+async fn the_bot_serves_while_other_plugins_are_still_loading() {
+    let world = World::new().await;
+    world.drop_plugin("echo", "echo.wasm");
+    world.drop_plugin("slow", "slow.wasm");
+    let mut config = world.config();
+    config.limits.call_timeout_ms = 10_000;
+    let slow = "[plugins.slow]\nconfig = { start_ms = 3000 }\n";
+    let slow = wasmqq::config::Config::parse(slow, std::path::Path::new("slow.toml"))
+        .expect("config parses")
+        .plugin("slow");
+    config.plugins.insert("slow".into(), slow);
+    let bot = wasmqq::bot::Bot::start(config, wasmqq_webqq::Observer::silent())
+        .await
+        .expect("bot starts");
+    let registry = bot.registry().clone();
+    assert!(registry.is_loading(), "Bot::start waited for the plugins");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(bot.run(async {
+        let _ = stopped.await;
+    }));
+
+    world.say_in_group(FAMILY, BOB, "!slow 1").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while registry.snapshot().plugin("echo").is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "echo never loaded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(world.ask(DEV, BOB, "!echo early").await, "early");
+    assert!(
+        registry.snapshot().plugin("slow").is_none(),
+        "slow had started before echo answered"
+    );
+    assert!(registry.is_loading());
+    let help = world.ask(DEV, BOB, "!help").await;
+    assert!(help.contains("still loading"), "{help}");
+
+    assert_eq!(world.next_in(0, "group", FAMILY).await, "slow 1");
+    assert!(!registry.is_loading());
+    let sent = world.sent().await;
+    assert!(
+        !sent.iter().any(|m| m.2.contains("don't know")),
+        "a command was called unknown: {sent:?}"
+    );
+    let _ = stop.send(());
+    task.await.unwrap();
 }

@@ -102,6 +102,8 @@ pub struct Bot {
     timer_task: tokio::task::JoinHandle<()>,
     /// Stops the timer scheduler.
     timer_stop: wasmqq_shutdown::Signal,
+    /// Loads the plugin folder at start (see [`Registry::load_in_background`]).
+    loading: tokio::task::JoinHandle<usize>,
     _watcher: Watcher,
 }
 
@@ -159,7 +161,7 @@ fn replay_journal(account: &Arc<str>, outbox: &Outbox, dispatcher: &Arc<Dispatch
     );
     for entry in unfinished {
         match journal::decode(&entry.payload, account) {
-            Ok(incoming) => dispatcher.handle_journaled(incoming, Some(entry.seq)),
+            Ok(incoming) => dispatcher.handle_replayed(incoming, entry.seq),
             Err(e) => {
                 tracing::error!(
                     journal = entry.seq,
@@ -183,8 +185,10 @@ fn create_dir(path: &std::path::Path) -> Result<(), BotError> {
 impl Bot {
     /// Log in to every account (restoring saved sessions when the server
     /// accepts them), open the database and each account's outbox
-    /// (resuming undelivered messages and unanswered ones), load the
-    /// plugin folder and start watching it.
+    /// (resuming undelivered messages and unanswered ones), start loading
+    /// the plugin folder and watching it. Returns while plugins may still
+    /// be loading: each serves once loaded, and
+    /// `bot.registry().loaded()` waits for them all.
     pub async fn start(config: Config, observer: Observer) -> Result<Bot, BotError> {
         let data = config.bot.data_dir.clone();
         create_dir(&data)?;
@@ -276,12 +280,12 @@ impl Bot {
             path: config.bot.plugin_dir.clone(),
             message,
         };
-        let loaded = registry
-            .load_all()
-            .await
+        // The bot serves from here on: each plugin from the moment it is
+        // loaded, the cached ones first, while the rest compile.
+        let loading = registry
+            .load_in_background()
             .map_err(|e| dir_err(e.to_string()))?;
         let watcher = Watcher::start(registry.clone()).map_err(|e| dir_err(e.to_string()))?;
-        tracing::info!(loaded, dir = %config.bot.plugin_dir.display(), "plugins loaded");
 
         let toggles = Arc::new(Toggles::open(data.join("toggles.json"))?);
         let dispatcher = Dispatcher::new(
@@ -308,6 +312,7 @@ impl Bot {
             timers: timer_rx,
             timer_task,
             timer_stop,
+            loading,
             _watcher: watcher,
         })
     }
@@ -429,6 +434,9 @@ impl Bot {
                 "shutting down with messages unfinished; they are handled at the next start"
             );
         }
+        // A start-up still loading plugins stops here (the messages waiting
+        // for it stay in the journal).
+        self.loading.abort();
         for (_, out) in &self.accounts {
             out.outbox.shutdown().await;
         }

@@ -42,6 +42,14 @@ enum Command {
     /// face by default, or the OneBot v11 face (--face onebot) for bots
     /// such as NoneBot2 or Koishi.
     Sim(sim::SimArgs),
+    /// Internal: compile one component read from stdin into `--out` (the
+    /// bot runs this in a child process; see `runtime::compiler`).
+    #[command(name = "compile-component", hide = true)]
+    CompileComponent {
+        /// Where to write the precompiled component.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +123,16 @@ enum PluginCommand {
 }
 
 impl Cli {
+    /// For the internal `compile-component` subcommand: where to write the
+    /// component (the caller runs [`crate::runtime::compiler::child_main`]
+    /// and nothing else).
+    pub fn compile_component_out(&self) -> Option<&std::path::Path> {
+        match &self.command {
+            Command::CompileComponent { out } => Some(out),
+            _ => None,
+        }
+    }
+
     /// The log filter when `RUST_LOG` is not set: `info`.
     pub fn default_log_filter(&self) -> &'static str {
         "info"
@@ -174,6 +192,10 @@ impl Cli {
             Command::Sim(args) => sim::run(args).await,
             Command::Demo(args) => demo::run(args, logs).await,
             Command::Run { config } => run::run(&config).await,
+            Command::CompileComponent { out } => match crate::runtime::compiler::child_main(&out) {
+                0 => Ok(()),
+                status => std::process::exit(status),
+            },
         }
     }
 }

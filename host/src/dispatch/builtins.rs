@@ -150,10 +150,15 @@ fn list(
     if page > total {
         return format!("There are {total} pages of commands; try {p}help 1 to {p}help {total}.");
     }
-    let mut lines = vec![if total > 1 {
-        format!("Commands (page {page}/{total}):")
+    let loading = if d.registry.is_loading() {
+        " (more plugins are still loading)"
     } else {
-        "Commands:".to_string()
+        ""
+    };
+    let mut lines = vec![if total > 1 {
+        format!("Commands{loading} (page {page}/{total}):")
+    } else {
+        format!("Commands{loading}:")
     }];
     lines.extend(pages.swap_remove(page - 1));
     if page < total {
@@ -174,13 +179,13 @@ fn cut(text: &str, max: usize) -> String {
 
 fn plugins(d: &Dispatcher, incoming: &Incoming) -> String {
     let snapshot = d.registry.snapshot();
-    if snapshot.plugins.is_empty() {
+    if snapshot.plugins.is_empty() && !d.registry.is_loading() {
         return format!(
             "No plugins loaded. Drop .wasm files into {}.",
             d.registry.dir().display()
         );
     }
-    let lines: Vec<String> = snapshot
+    let mut lines: Vec<String> = snapshot
         .plugins
         .iter()
         .map(|plugin| {
@@ -211,6 +216,9 @@ fn plugins(d: &Dispatcher, incoming: &Incoming) -> String {
             line
         })
         .collect();
+    if d.registry.is_loading() {
+        lines.push("(more plugins are still loading)".to_string());
+    }
     lines.join("\n")
 }
 

@@ -230,6 +230,18 @@ impl Dispatcher {
     /// the entry is marked done together with its replies (see
     /// [`ReplySink::send_handled`]).
     pub fn handle_journaled(self: &Arc<Self>, incoming: Incoming, handled: Option<u64>) {
+        self.start(incoming, handled, false);
+    }
+
+    /// Like [`Dispatcher::handle_journaled`] for a message received before
+    /// the last stop and not answered then: it is routed once the plugin
+    /// folder has loaded, so it reaches the plugins it reached then
+    /// (triggers included), in its chat's order.
+    pub fn handle_replayed(self: &Arc<Self>, incoming: Incoming, handled: u64) {
+        self.start(incoming, Some(handled), true);
+    }
+
+    fn start(self: &Arc<Self>, incoming: Incoming, handled: Option<u64>, replayed: bool) {
         let span = tracing::info_span!(
             "message",
             msg_id = incoming.message.id,
@@ -240,7 +252,7 @@ impl Dispatcher {
         let this = self.clone();
         let account = chat.account.clone();
         let work = tokio::spawn(
-            crate::account::scope(account, async move { this.route(incoming).await })
+            crate::account::scope(account, async move { this.route(incoming, replayed).await })
                 .instrument(span),
         );
         self.sequencer.push(
@@ -367,9 +379,26 @@ impl Dispatcher {
         }
     }
 
-    async fn route(self: Arc<Self>, incoming: Incoming) -> Vec<Reply> {
+    /// Route a message and run what it leads to. While the plugin folder
+    /// is loading at start, a command no loaded plugin serves (it may be
+    /// the command of one still compiling) and a replayed message wait for
+    /// the loading to end; other messages are served by the plugins loaded
+    /// so far (a trigger plugin sees messages from when it is loaded, as
+    /// one dropped into the folder later does).
+    async fn route(self: Arc<Self>, incoming: Incoming, replayed: bool) -> Vec<Reply> {
         let text = plain_text(&incoming.message.segments);
-        let snapshot = self.registry.snapshot();
+        let mut snapshot = self.registry.snapshot();
+        if self.registry.is_loading()
+            && (replayed
+                || matches!(
+                    router::route(&snapshot, &text, &self.prefixes),
+                    Route::Unknown(_)
+                ))
+        {
+            tracing::debug!("waiting for the plugin folder to load");
+            self.registry.loaded().await;
+            snapshot = self.registry.snapshot();
+        }
         let route = router::route(&snapshot, &text, &self.prefixes);
         if let Route::Text(plugins) = route {
             return self.run_triggers(&incoming, plugins).await;

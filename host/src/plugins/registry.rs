@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::owners::{Claim, Owner, Owners, Refusal, summary};
 use super::snapshot::Snapshot;
@@ -81,6 +82,9 @@ pub struct Registry {
     /// once per content and not once per event.
     refused: Mutex<HashMap<PathBuf, String>>,
     snapshot: watch::Sender<Arc<Snapshot>>,
+    /// True while the folder's loading at start (see
+    /// [`Registry::load_in_background`]) is under way.
+    folder_loading: watch::Sender<bool>,
 }
 
 /// Whether `path` looks like a plugin file.
@@ -143,6 +147,7 @@ impl Registry {
             owners,
             refused: Mutex::new(HashMap::new()),
             snapshot,
+            folder_loading: watch::channel(false).0,
         })
     }
 
@@ -229,18 +234,68 @@ impl Registry {
 
     /// Load every `*.wasm` in the folder (creating it if missing). Files that
     /// fail are logged and skipped; the count of loaded plugins is returned.
+    /// Plugins whose compiled code is in the cache load first (see
+    /// [`Registry::load_in_background`]).
     pub async fn load_all(&self) -> std::io::Result<usize> {
+        let files = self.folder_files()?;
+        Ok(self.load_files(files).await)
+    }
+
+    /// Start loading the folder's plugins in a task and return at once:
+    /// each plugin serves from the moment it is loaded, those already
+    /// compiled in the cache first, while the others compile. Until the
+    /// task ends [`Registry::is_loading`] is true (the dispatcher holds a
+    /// command no loaded plugin serves until then, rather than calling it
+    /// unknown); the task yields the count of plugins loaded. An
+    /// unreadable folder is an error now.
+    pub fn load_in_background(self: &Arc<Self>) -> std::io::Result<JoinHandle<usize>> {
+        let files = self.folder_files()?;
+        self.folder_loading.send_replace(true);
+        let this = self.clone();
+        Ok(tokio::spawn(async move {
+            let loaded = this.load_files(files).await;
+            this.folder_loading.send_replace(false);
+            tracing::info!(loaded, dir = %this.dir.display(), "plugin folder loaded");
+            loaded
+        }))
+    }
+
+    /// Whether the folder's first loading (started by
+    /// [`Registry::load_in_background`]) is still under way.
+    pub fn is_loading(&self) -> bool {
+        *self.folder_loading.borrow()
+    }
+
+    /// Wait until the folder's first loading is over (at once if it is).
+    pub async fn loaded(&self) {
+        let mut rx = self.folder_loading.subscribe();
+        // The sender lives as long as `self`, so this cannot fail.
+        let _ = rx.wait_for(|loading| !loading).await;
+    }
+
+    /// The folder's plugin files (creating the folder if missing), the
+    /// names of plugins whose files are gone released; those compiled in
+    /// the cache come first.
+    fn folder_files(&self) -> std::io::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(&self.dir)?;
         let files = self.files()?;
         // Files removed while the bot was down release their names first.
         self.release_unfiled(&files);
+        let (mut ready, compile): (Vec<PathBuf>, Vec<PathBuf>) = files
+            .into_iter()
+            .partition(|f| std::fs::read(f).is_ok_and(|b| self.runtime.is_cached(&b)));
+        ready.extend(compile);
+        Ok(ready)
+    }
+
+    async fn load_files(&self, files: Vec<PathBuf>) -> usize {
         let mut loaded = 0;
         for file in files {
             if self.load_file(&file).await.is_ok() {
                 loaded += 1;
             }
         }
-        Ok(loaded)
+        loaded
     }
 
     /// Load or replace the plugin in `file` if its content changed since it

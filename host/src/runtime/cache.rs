@@ -29,6 +29,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::compiler::ChildError;
+
 /// A directory of precompiled components (`<sha256>-<engine>.cwasm`).
 #[derive(Debug, Clone)]
 pub struct ComponentCache {
@@ -67,6 +69,11 @@ impl ComponentCache {
             .join(format!("{content_hash}-{}.cwasm", self.engine_key))
     }
 
+    /// Whether an entry for the content `content_hash` is present.
+    pub fn contains(&self, content_hash: &str) -> bool {
+        self.path_for(content_hash).is_file()
+    }
+
     /// Load `bytes` as a component: from the cache when present and valid,
     /// otherwise compiled and then stored. Cache I/O problems are logged and
     /// never fail the load. The flag says whether the component's image is
@@ -87,6 +94,15 @@ impl ComponentCache {
                 ),
             }
         }
+        if let Some(program) = super::compiler::child_program() {
+            match self.compile_in_child(engine, program, &path, bytes) {
+                Ok(mapped) => return Ok((mapped, Origin::Compiled, true)),
+                Err(e @ (ChildError::Spawn { .. } | ChildError::Unusable(_))) => {
+                    tracing::warn!("{e}; compiling in this process")
+                }
+                Err(e) => return Err(wasmtime::Error::msg(e.to_string())),
+            }
+        }
         let component = Component::new(engine, bytes)?;
         if let Err(e) = self.store(&path, &component) {
             tracing::warn!(path = %path.display(), "cannot write component cache: {e}");
@@ -102,23 +118,59 @@ impl ComponentCache {
     fn store(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let bytes = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
-        // Unique per process and per write: several threads may store the
-        // same entry at once (two files with the same content compiled in
-        // parallel), and each must rename a whole file of its own.
-        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
+        let tmp = tmp_path(path);
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, path)?;
         Ok(())
     }
+
+    /// Compile `bytes` in a child process into the entry `path` and map it
+    /// (see [`super::compiler`]).
+    fn compile_in_child(
+        &self,
+        engine: &Engine,
+        program: &Path,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<Component, ChildError> {
+        let io = |source| ChildError::Spawn {
+            program: program.into(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let tmp = tmp_path(path);
+        let started = std::time::Instant::now();
+        super::compiler::compile_in_child(program, bytes, &tmp)?;
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            bytes = bytes.len(),
+            "component compiled in a child process"
+        );
+        std::fs::rename(&tmp, path).map_err(io)?;
+        map(engine, path).map_err(|e| {
+            let _ = std::fs::remove_file(path);
+            ChildError::Unusable(format!("{e:#}"))
+        })
+    }
+}
+
+/// A fresh temporary name beside the entry `path`: unique per process and
+/// per write, as several threads may write the same entry at once (two
+/// files with the same content compiled in parallel), and each must rename
+/// a whole file of its own.
+fn tmp_path(path: &Path) -> PathBuf {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.with_extension(format!("tmp{}-{n}", std::process::id()))
 }
 
 /// Map a cache entry (see the module docs for why that is safe here).
 fn map(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     // SAFETY: files in the cache directory are only written by
-    // `ComponentCache::store` (a whole `Component::serialize` output,
-    // renamed into place, never modified afterwards), keyed by the engine's
+    // `ComponentCache::store` (a whole `Component::serialize` output) or by
+    // a compiler child process running this same binary (a whole
+    // `Engine::precompile_component` output, the same format), renamed into
+    // place, never modified afterwards, keyed by the engine's
     // compatibility hash; wasmtime also validates the header and the
     // engine's settings. The folder is trusted like the binary (module docs).
     unsafe { Component::deserialize_file(engine, path) }

@@ -16,6 +16,7 @@
 //! `InstancePre`, and consecutive faults quarantine the plugin.
 
 mod cache;
+pub mod compiler;
 mod engine;
 mod error;
 mod handle;
@@ -109,6 +110,14 @@ impl Runtime {
     /// Keeps the epoch ticking while wasm runs (see [`engine`]).
     pub(crate) fn ticker(&self) -> engine::TickerHandle {
         self.ticker.handle()
+    }
+
+    /// Whether the component `bytes` is compiled in the cache already (it
+    /// then loads in milliseconds).
+    pub fn is_cached(&self, bytes: &[u8]) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|cache| cache.contains(&content_hash(bytes)))
     }
 
     /// The capability backends.

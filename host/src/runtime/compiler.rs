@@ -1,0 +1,219 @@
+//! Where a plugin's machine code is made: in a child process when the
+//! binary can be one, else in this process.
+//!
+//! # Why a child process
+//!
+//! Compiling a large component (a Python plugin: CPython inside, 35 MB of
+//! machine code) takes hundreds of megabytes of scratch memory; even given
+//! back with `malloc_trim` the bot kept ≈ 100 MB more than before the
+//! compile (arena fragmentation and wasmtime's metadata). Compiled by a
+//! child, that memory lives and dies with the child: the bot only maps the
+//! finished cache entry. A compiler that crashes or is killed for memory on
+//! a hostile component fails that plugin's load, not the bot.
+//!
+//! # How
+//!
+//! The `wasmqq` binary calls [`compile_in_child_processes`] with its own
+//! path once at start. Compiling a component not in the cache then runs
+//! `<binary> compile-component --out <tmp>` with the component's bytes on
+//! its stdin: the child builds the same engine ([`super::engine::new_engine`],
+//! same binary, so the same compatibility hash), precompiles the bytes,
+//! writes the result to `<tmp>` and exits 0; on a compile error it prints
+//! the error on stderr and exits [`COMPILE_FAILED`]. The parent renames
+//! `<tmp>` into the cache and maps it ([`super::cache`]).
+//!
+//! A library user (a test, a benchmark, another binary) that does not call
+//! [`compile_in_child_processes`] compiles in its own process, as does a
+//! runtime without a cache folder.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+
+/// The hidden subcommand of the binary that compiles one component.
+pub const SUBCOMMAND: &str = "compile-component";
+
+/// The child's exit status when the component does not compile (the error
+/// is on its stderr).
+pub const COMPILE_FAILED: i32 = 3;
+
+static CHILD_PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+
+/// Compile components in child processes running `program` (a binary that
+/// handles [`SUBCOMMAND`] with [`child_main`], as `wasmqq` does) from now
+/// on, for every runtime with a cache folder in this process. The first
+/// call wins.
+pub fn compile_in_child_processes(program: PathBuf) {
+    let _ = CHILD_PROGRAM.set(program);
+}
+
+/// The program set by [`compile_in_child_processes`], if any.
+pub(crate) fn child_program() -> Option<&'static Path> {
+    CHILD_PROGRAM.get().map(PathBuf::as_path)
+}
+
+/// Why a child could not compile a component.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ChildError {
+    /// The child could not be started or fed (the caller may compile in
+    /// process instead).
+    #[error("cannot run the compiler process {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The child wrote an entry this process cannot map (the binary was
+    /// replaced by another version since it started); the caller compiles
+    /// in process instead.
+    #[error("the compiler process wrote an unusable component: {0}")]
+    Unusable(String),
+    /// The component does not compile.
+    #[error("{0}")]
+    Compile(String),
+    /// The child ended without an entry (killed, crashed).
+    #[error("the compiler process failed ({status}){}", stderr_note(.stderr))]
+    Died {
+        /// How it ended.
+        status: ExitStatus,
+        /// What it printed.
+        stderr: String,
+    },
+}
+
+fn stderr_note(stderr: &str) -> String {
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", stderr.lines().last().unwrap_or(stderr))
+    }
+}
+
+/// Compile `bytes` with the child `program`, writing the precompiled
+/// component to `out`. Blocking.
+pub(crate) fn compile_in_child(program: &Path, bytes: &[u8], out: &Path) -> Result<(), ChildError> {
+    let spawn_err = |source| ChildError::Spawn {
+        program: program.into(),
+        source,
+    };
+    let mut child = Command::new(program)
+        .arg(SUBCOMMAND)
+        .arg("--out")
+        .arg(out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn_err)?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // The child reads all of its stdin before it writes anything, so
+    // writing first and reading its stderr afterwards cannot deadlock.
+    let fed = stdin.write_all(bytes);
+    drop(stdin);
+    let output = child.wait_with_output().map_err(spawn_err)?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    match output.status.code() {
+        Some(0) if out.is_file() => Ok(()),
+        Some(COMPILE_FAILED) => Err(ChildError::Compile(stderr.trim().to_string())),
+        _ => {
+            if let Err(source) = fed {
+                tracing::debug!("feeding the compiler process: {source}");
+            }
+            let _ = std::fs::remove_file(out);
+            Err(ChildError::Died {
+                status: output.status,
+                stderr,
+            })
+        }
+    }
+}
+
+/// The child's side: read a component from stdin, compile it with the
+/// runtime's engine and write the precompiled bytes to `out`. Returns the
+/// exit status (0, or [`COMPILE_FAILED`] with the error printed on
+/// stderr, or 1 for an I/O error).
+pub fn child_main(out: &Path) -> i32 {
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
+        eprintln!("cannot read the component from stdin: {e}");
+        return 1;
+    }
+    let engine = match super::engine::new_engine() {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("cannot set up the WebAssembly engine: {e:#}");
+            return 1;
+        }
+    };
+    let compiled = match engine.precompile_component(&bytes) {
+        Ok(compiled) => compiled,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return COMPILE_FAILED;
+        }
+    };
+    drop(bytes);
+    if let Err(e) = std::fs::write(out, compiled) {
+        eprintln!(
+            "{}: cannot write the compiled component: {e}",
+            out.display()
+        );
+        return 1;
+    }
+    0
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        let path = dir.join("compiler.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_compiler_killed_by_a_signal_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = script(
+            dir.path(),
+            "cat >/dev/null; echo 'out of memory' >&2; kill -9 $$",
+        );
+        let out = dir.path().join("entry");
+        let err = compile_in_child(&program, b"component bytes", &out).unwrap_err();
+        assert!(matches!(err, ChildError::Died { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("signal: 9"), "{text}");
+        assert!(text.contains("out of memory"), "{text}");
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn a_compile_error_is_the_child_s_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = script(
+            dir.path(),
+            &format!("cat >/dev/null; echo 'invalid section' >&2; exit {COMPILE_FAILED}"),
+        );
+        let err = compile_in_child(&program, b"x", &dir.path().join("entry")).unwrap_err();
+        assert!(
+            matches!(&err, ChildError::Compile(m) if m == "invalid section"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_compiler_cannot_be_spawned() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = compile_in_child(&dir.path().join("none"), b"x", &dir.path().join("entry"))
+            .unwrap_err();
+        assert!(matches!(err, ChildError::Spawn { .. }), "{err:?}");
+    }
+}
