@@ -15,7 +15,7 @@ COMPONENTIZE_PY_VERSION := 0.25.1
 COMPONENTIZE_PY := $(PY_VENV)/bin/componentize-py
 WIT_DIR := plugin-api/wit/since_v0.1.0
 
-.PHONY: demo test plugins python-plugins wasm-target soak fuzz fuzz-build deny
+.PHONY: demo test plugins python-plugins wasm-target soak fuzz fuzz-build fuzz-check deny
 
 wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -43,8 +43,14 @@ endef
 $(foreach p,$(PY_PLUGINS),$(eval $(call python_plugin,$(p))))
 
 # Run every test: unit, simulator, client, runtime and end-to-end.
-test: plugins
+test: plugins fuzz-check
 	$(CARGO) test
+
+# The fuzz targets still compile (type-checked on the stable toolchain, in
+# a target folder of their own: fuzz/ is a workspace of its own). Part of
+# `make test`, so a changed parser API cannot leave a target behind.
+fuzz-check:
+	$(CARGO) check --locked --manifest-path fuzz/Cargo.toml --bins --target-dir target/fuzz/check
 
 # The long soak: 10,000 commands (SOAK_COMMANDS) through the simulator with
 # every fault of its control API and two kill -9 restarts (SOAK_KILLS) of

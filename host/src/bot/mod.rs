@@ -117,11 +117,7 @@ fn plugin_setup(config: &Config) -> SetupFn {
         }
         let grants: Grants = pc.grants.iter().copied().collect();
         let grants = grants
-            .with_http_allow(&pc.http_allow)
-            .unwrap_or_else(|e| {
-                tracing::error!(plugin = %info.name, "http_allow ignored: {e}");
-                Grants::NONE
-            })
+            .with_http_patterns(pc.http_allow.clone())
             .with_kv_quota(KvQuota {
                 max_bytes: pc.kv_quota_bytes,
                 max_keys: pc.kv_quota_keys,

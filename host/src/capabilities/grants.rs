@@ -69,10 +69,10 @@ impl Grants {
     /// Set the hosts HTTP requests may reach (see [`HostPattern`] for the
     /// syntax). Fails on the first malformed entry.
     pub fn with_http_allow<S: AsRef<str>>(
-        mut self,
+        self,
         entries: impl IntoIterator<Item = S>,
     ) -> Result<Grants, GrantError> {
-        self.http_allow = entries
+        let patterns = entries
             .into_iter()
             .map(|e| {
                 HostPattern::parse(e.as_ref()).map_err(|why| GrantError::BadHostPattern {
@@ -81,7 +81,14 @@ impl Grants {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(self)
+        Ok(self.with_http_patterns(patterns))
+    }
+
+    /// Set the hosts HTTP requests may reach, already parsed (as
+    /// `[plugins.<name>] http_allow` is by the configuration).
+    pub fn with_http_patterns(mut self, patterns: Vec<HostPattern>) -> Grants {
+        self.http_allow = patterns;
+        self
     }
 
     /// Set the key-value quota (default [`KvQuota::DEFAULT`]).

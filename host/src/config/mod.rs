@@ -244,7 +244,7 @@ pub struct PluginConfig {
     /// Hosts the `http` capability may reach: a host name (`example.com`),
     /// optionally `*.`-prefixed for its subdomains and `:port`-suffixed;
     /// no scheme, no path. Default: none.
-    pub http_allow: Vec<String>,
+    pub http_allow: Vec<crate::capabilities::HostPattern>,
     /// Bytes of keys and values the plugin may keep in key-value storage.
     /// Default: 1048576 (1 MiB).
     pub kv_quota_bytes: u64,

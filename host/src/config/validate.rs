@@ -74,14 +74,6 @@ pub(crate) fn validate(config: &Config) -> Result<(), Failure> {
         if let Err(why) = plugin_name(name) {
             return Err((at, why));
         }
-        for (i, entry) in plugin.http_allow.iter().enumerate() {
-            if let Err(why) = crate::capabilities::HostPattern::parse(entry) {
-                return Err((
-                    at.clone().key("http_allow").index(i),
-                    format!("{entry:?}: {why}"),
-                ));
-            }
-        }
         if let Some(hash) = &plugin.sha256
             && (hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
         {

@@ -140,7 +140,12 @@ impl ComponentCache {
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let tmp = tmp_path(path);
         let started = std::time::Instant::now();
-        super::compiler::compile_in_child(program, bytes, &tmp)?;
+        super::compiler::compile_in_child(
+            program,
+            bytes,
+            &tmp,
+            super::compiler::ChildLimits::DEFAULT,
+        )?;
         tracing::info!(
             ms = started.elapsed().as_millis() as u64,
             bytes = bytes.len(),

@@ -30,6 +30,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The hidden subcommand of the binary that compiles one component.
 pub const SUBCOMMAND: &str = "compile-component";
@@ -73,6 +74,12 @@ pub(crate) enum ChildError {
     /// The component does not compile.
     #[error("{0}")]
     Compile(String),
+    /// The child took longer than its limit and was killed.
+    #[error("the compiler process took longer than {} s and was killed", .after.as_secs())]
+    TimedOut {
+        /// The limit.
+        after: Duration,
+    },
     /// The child ended without an entry (killed, crashed).
     #[error("the compiler process failed ({status}){}", stderr_note(.stderr))]
     Died {
@@ -92,42 +99,135 @@ fn stderr_note(stderr: &str) -> String {
     }
 }
 
+/// How long a child may take to compile one component before it is
+/// killed (a Python plugin takes seconds in a release build, tens of
+/// seconds in a debug one).
+pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The address space a child may use (`RLIMIT_AS`, Linux): a component
+/// built to make the compiler allocate without end fails its load when the
+/// child runs out, instead of taking the machine's memory (compiling the
+/// Python plugin, 35 MB of machine code, needs well under 1 GiB).
+pub const COMPILE_ADDRESS_SPACE: u64 = 4 << 30;
+
+/// The most of a child's stderr kept for the error message.
+const STDERR_KEPT: u64 = 64 << 10;
+
+/// What a child may use.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChildLimits {
+    /// Killed after this long.
+    pub timeout: Duration,
+    /// `RLIMIT_AS` in bytes.
+    pub address_space: u64,
+}
+
+impl ChildLimits {
+    /// [`COMPILE_TIMEOUT`] and [`COMPILE_ADDRESS_SPACE`].
+    pub const DEFAULT: ChildLimits = ChildLimits {
+        timeout: COMPILE_TIMEOUT,
+        address_space: COMPILE_ADDRESS_SPACE,
+    };
+}
+
 /// Compile `bytes` with the child `program`, writing the precompiled
 /// component to `out`. Blocking.
-pub(crate) fn compile_in_child(program: &Path, bytes: &[u8], out: &Path) -> Result<(), ChildError> {
+pub(crate) fn compile_in_child(
+    program: &Path,
+    bytes: &[u8],
+    out: &Path,
+    limits: ChildLimits,
+) -> Result<(), ChildError> {
     let spawn_err = |source| ChildError::Spawn {
         program: program.into(),
         source,
     };
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .arg(SUBCOMMAND)
         .arg("--out")
         .arg(out)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(spawn_err)?;
+        .stderr(Stdio::piped());
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let limit = libc::rlimit {
+            rlim_cur: limits.address_space,
+            rlim_max: limits.address_space,
+        };
+        // SAFETY: the closure runs in the forked child before `exec` and
+        // only calls `setrlimit`, which is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    let mut child = command.spawn().map_err(spawn_err)?;
     let mut stdin = child.stdin.take().expect("stdin is piped");
-    // The child reads all of its stdin before it writes anything, so
-    // writing first and reading its stderr afterwards cannot deadlock.
-    let fed = stdin.write_all(bytes);
-    drop(stdin);
-    let output = child.wait_with_output().map_err(spawn_err)?;
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    match output.status.code() {
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let waited = std::thread::scope(|scope| {
+        // Fed and drained on threads of their own, so a child that stops
+        // reading (or floods its stderr) cannot block the wait below.
+        let feeder = scope.spawn(move || stdin.write_all(bytes));
+        let reader = scope.spawn(move || {
+            let mut kept = Vec::new();
+            let mut stderr = stderr;
+            let _ = (&mut stderr).take(STDERR_KEPT).read_to_end(&mut kept);
+            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+            kept
+        });
+        let waited = wait(&mut child, limits.timeout);
+        if let Ok(Err(source)) = feeder.join() {
+            tracing::debug!("feeding the compiler process: {source}");
+        }
+        let stderr = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
+        waited.map(|status| status.map(|status| (status, stderr)))
+    });
+    let (status, stderr) = match waited {
+        Ok(Some(done)) => done,
+        Ok(None) => {
+            let _ = std::fs::remove_file(out);
+            return Err(ChildError::TimedOut {
+                after: limits.timeout,
+            });
+        }
+        Err(source) => return Err(spawn_err(source)),
+    };
+    match status.code() {
         Some(0) if out.is_file() => Ok(()),
         Some(COMPILE_FAILED) => Err(ChildError::Compile(stderr.trim().to_string())),
         _ => {
-            if let Err(source) = fed {
-                tracing::debug!("feeding the compiler process: {source}");
-            }
             let _ = std::fs::remove_file(out);
-            Err(ChildError::Died {
-                status: output.status,
-                stderr,
-            })
+            Err(ChildError::Died { status, stderr })
         }
+    }
+}
+
+/// Wait for `child` to end, at most `timeout`; `None` (the child killed
+/// and reaped) when it took longer.
+fn wait(child: &mut std::process::Child, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    // Short naps first: most compiles take tens of milliseconds.
+    let mut nap = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(nap.min(deadline - now));
+        nap = (nap * 2).min(Duration::from_millis(25));
     }
 }
 
@@ -172,6 +272,28 @@ mod tests {
 
     use super::*;
 
+    /// [`compile_in_child`], again while the script is busy: another test
+    /// forking between this one's write and exec holds the file open for a
+    /// moment (`ETXTBSY`).
+    fn compile(
+        program: &Path,
+        bytes: &[u8],
+        out: &Path,
+        limits: ChildLimits,
+    ) -> Result<(), ChildError> {
+        for _ in 0..100 {
+            match compile_in_child(program, bytes, out, limits) {
+                Err(ChildError::Spawn { source, .. })
+                    if source.kind() == std::io::ErrorKind::ExecutableFileBusy =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
+        panic!("{} stayed busy", program.display());
+    }
+
     fn script(dir: &Path, body: &str) -> PathBuf {
         let path = dir.join("compiler.sh");
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -187,7 +309,7 @@ mod tests {
             "cat >/dev/null; echo 'out of memory' >&2; kill -9 $$",
         );
         let out = dir.path().join("entry");
-        let err = compile_in_child(&program, b"component bytes", &out).unwrap_err();
+        let err = compile(&program, b"component bytes", &out, ChildLimits::DEFAULT).unwrap_err();
         assert!(matches!(err, ChildError::Died { .. }), "{err:?}");
         let text = err.to_string();
         assert!(text.contains("signal: 9"), "{text}");
@@ -202,7 +324,13 @@ mod tests {
             dir.path(),
             &format!("cat >/dev/null; echo 'invalid section' >&2; exit {COMPILE_FAILED}"),
         );
-        let err = compile_in_child(&program, b"x", &dir.path().join("entry")).unwrap_err();
+        let err = compile(
+            &program,
+            b"x",
+            &dir.path().join("entry"),
+            ChildLimits::DEFAULT,
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, ChildError::Compile(m) if m == "invalid section"),
             "{err:?}"
@@ -212,8 +340,49 @@ mod tests {
     #[test]
     fn a_missing_compiler_cannot_be_spawned() {
         let dir = tempfile::tempdir().unwrap();
-        let err = compile_in_child(&dir.path().join("none"), b"x", &dir.path().join("entry"))
-            .unwrap_err();
+        let err = compile(
+            &dir.path().join("none"),
+            b"x",
+            &dir.path().join("entry"),
+            ChildLimits::DEFAULT,
+        )
+        .unwrap_err();
         assert!(matches!(err, ChildError::Spawn { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_compiler_that_hangs_is_killed_at_its_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        // Reads nothing, so a component larger than a pipe cannot be fed.
+        let program = script(dir.path(), "exec sleep 30");
+        let limits = ChildLimits {
+            timeout: Duration::from_millis(300),
+            ..ChildLimits::DEFAULT
+        };
+        let started = Instant::now();
+        let big = vec![0u8; 1 << 20];
+        let err = compile(&program, &big, &dir.path().join("entry"), limits).unwrap_err();
+        assert!(matches!(err, ChildError::TimedOut { .. }), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_child_runs_under_the_address_space_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = script(
+            dir.path(),
+            &format!("cat >/dev/null; ulimit -v >&2; exit {COMPILE_FAILED}"),
+        );
+        let limits = ChildLimits {
+            address_space: 512 << 20,
+            ..ChildLimits::DEFAULT
+        };
+        let err = compile(&program, b"x", &dir.path().join("entry"), limits).unwrap_err();
+        // `ulimit -v` is in KiB.
+        assert!(
+            matches!(&err, ChildError::Compile(m) if m == "524288"),
+            "{err:?}"
+        );
     }
 }

@@ -111,6 +111,24 @@ impl HostPattern {
     }
 }
 
+impl std::str::FromStr for HostPattern {
+    type Err = HostPatternError;
+
+    fn from_str(entry: &str) -> Result<HostPattern, HostPatternError> {
+        HostPattern::parse(entry)
+    }
+}
+
+/// An entry of a configuration's `http_allow` list: a string that must
+/// parse; the error quotes the entry and says what is wrong with it.
+impl<'de> serde::Deserialize<'de> for HostPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<HostPattern, D::Error> {
+        let entry = String::deserialize(d)?;
+        HostPattern::parse(&entry)
+            .map_err(|why| serde::de::Error::custom(format!("{entry:?}: {why}")))
+    }
+}
+
 impl std::fmt::Display for HostPattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (prefix, host, port) = match self {
