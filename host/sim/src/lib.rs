@@ -53,6 +53,7 @@ mod conn;
 pub mod control;
 mod cookies;
 mod error;
+mod event;
 mod faults;
 mod http;
 mod ids;

@@ -9,14 +9,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use rand::Rng;
 use rand::distr::{Alphanumeric, SampleString};
 use tokio::sync::{Notify, watch};
-use wasmqq_wire::content::Segment;
 
 use crate::SimConfig;
+pub(crate) use crate::event::{Event, unix_now};
 use crate::faults::Fault;
 use crate::ids::Ids;
 use crate::model::{ChatKind, SentMessage};
@@ -148,18 +148,6 @@ pub(crate) struct Session {
     pub lost: bool,
 }
 
-/// An incoming message waiting for a poll, in public terms.
-#[derive(Clone, Debug)]
-pub(crate) struct Event {
-    pub msg_id: u64,
-    pub time: u64,
-    pub chat: ChatKind,
-    pub from: u64,
-    /// Group number or discussion id (0 for friends).
-    pub to: u64,
-    pub segments: Vec<Segment>,
-}
-
 /// Everything that changes.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -182,7 +170,7 @@ pub(crate) struct State {
     pub shutting_down: bool,
     pub delivered: u64,
     /// OneBot connections and what waits for them.
-    pub onebot: crate::onebot::hub::Hub,
+    pub onebot: crate::onebot::conns::Hub,
 }
 
 impl State {
@@ -212,14 +200,6 @@ impl State {
         self.recent.retain(|r| *r != (kind, id));
         self.recent.push((kind, id));
     }
-}
-
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 /// `n` random lowercase hex characters.

@@ -39,8 +39,12 @@
 //!
 //! Every statement is short (one indexed row), prepared once per
 //! connection (`prepare_cached`) and run on one connection behind a mutex.
-//! The [`Outbox`](super::Outbox) runs the delivery tasks' calls on tokio's
-//! blocking pool; `enqueue` runs its single insert inline (microseconds).
+//! The per-message statements run inline on the async threads, since a
+//! commit never waits for the disk: `enqueue`'s insert, the delivery
+//! task's read of its next row and the delete after delivery
+//! (microseconds each; a trip to tokio's blocking pool would cost two
+//! thread wake-ups). The rare ones (a failed attempt, a give-up, counts)
+//! run on the blocking pool.
 //!
 //! # Schema (`PRAGMA user_version` = 2)
 //!

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::config::MessageFormat;
 use super::message::{from_injected, to_array, to_cq};
 use crate::Population;
+use crate::event::{Event, unix_now};
 use crate::model::ChatKind;
-use crate::state::{Event, unix_now};
 
 pub use crate::faults::MalformedEvent;
 

@@ -11,62 +11,12 @@
 //! never lost between connections. Everything here runs under the state
 //! lock; sending on an unbounded channel never blocks.
 
-use std::collections::{HashMap, VecDeque};
+use tokio::sync::mpsc::UnboundedReceiver;
 
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio::time::Instant;
-
-use super::events::{self, MalformedEvent};
-use crate::conn::ConnCtl;
-use crate::state::{Event, Sim, State};
-
-/// What a consumer's task is asked to write.
-#[derive(Debug)]
-pub(crate) enum Out {
-    /// A message event's JSON, with the queued event (handed back if it
-    /// cannot be written).
-    Event(String, Option<Event>),
-    /// Any other frame: a meta event, an API answer.
-    Frame(String),
-    /// Drop the connection now (the `onebot_drop` fault).
-    Drop,
-}
-
-/// One registered consumer.
-#[derive(Debug)]
-pub(crate) struct Conn {
-    /// For logs: `forward /event`, `reverse Universal`, `http_post`.
-    pub label: String,
-    /// Receives events.
-    pub events: bool,
-    /// A connection the drop fault ends (not the HTTP POST poster).
-    pub droppable: bool,
-    pub tx: UnboundedSender<Out>,
-    /// The TCP connection's kill switch (forward connections).
-    pub ctl: Option<ConnCtl>,
-}
-
-/// The OneBot part of the simulator's state.
-#[derive(Debug, Default)]
-pub(crate) struct Hub {
-    conns: HashMap<u64, Conn>,
-    next_id: u64,
-    /// Malformed events armed by the fault, delivered before queued messages.
-    pub malformed: VecDeque<MalformedEvent>,
-    /// When the next `*_rate_limited` call may run.
-    pub next_rate_slot: Option<Instant>,
-}
-
-impl Hub {
-    /// Live WebSocket connections (forward and reverse).
-    pub(crate) fn connections(&self) -> usize {
-        self.conns.values().filter(|c| c.droppable).count()
-    }
-
-    fn event_sinks(&self) -> usize {
-        self.conns.values().filter(|c| c.events).count()
-    }
-}
+pub(crate) use super::conns::{Conn, Hub, Out};
+use super::events;
+use crate::event::Event;
+use crate::state::{Sim, State};
 
 /// Registers a consumer; returns its id.
 pub(crate) fn register(st: &mut State, conn: Conn) -> u64 {

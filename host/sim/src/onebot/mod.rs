@@ -32,6 +32,7 @@
 pub(crate) mod actions;
 mod auth;
 pub mod config;
+pub(crate) mod conns;
 pub(crate) mod events;
 pub(crate) mod http_api;
 mod http_post;

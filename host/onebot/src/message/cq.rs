@@ -12,7 +12,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::message::Segment;
+use super::Segment;
 
 /// Escapes `text` for the string format; with `in_param`, also `,` (for a
 /// CQ parameter value).

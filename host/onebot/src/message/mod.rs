@@ -1,5 +1,5 @@
 //! OneBot v11 messages (`message/`): the [`Segment`] type and its array
-//! form (`message/array.md`); the string form (CQ codes) is in [`crate::cq`].
+//! form (`message/array.md`); the string form (CQ codes) is its child [`cq`] (also `crate::cq`).
 //!
 //! A message arrives in either form, depending on the implementation's
 //! `message_format` setting, so [`from_json`] accepts a string, an array
@@ -13,6 +13,8 @@
 //! [`Segment::Other`], so nothing received is lost on the way back out.
 //! Typed segments keep only the fields they model (an `image`'s `file` and
 //! `url`; extra keys such as `type=flash` make it `Other`).
+
+pub mod cq;
 
 use serde_json::{Map, Value};
 
@@ -227,7 +229,7 @@ pub fn to_array(message: &[Segment]) -> Value {
 /// type or a malformed segment.
 pub fn from_json(value: &Value) -> Result<Vec<Segment>, MessageError> {
     match value {
-        Value::String(s) => Ok(crate::cq::parse(s)),
+        Value::String(s) => Ok(cq::parse(s)),
         Value::Array(items) => items.iter().map(Segment::from_json).collect(),
         Value::Object(_) => Ok(vec![Segment::from_json(value)?]),
         other => Err(MessageError::NotAMessage(short(other))),
