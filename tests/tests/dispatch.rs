@@ -393,3 +393,102 @@ async fn a_disabled_plugin_is_never_compiled_nor_instantiated() {
     assert!(registry.load_file(&plugins.join("dice.wasm")).await.is_ok());
     assert!(registry.snapshot().plugin("echo").is_none());
 }
+
+/// At start, while the folder still loads, a message replayed from the
+/// journal waits for the whole folder, so it reaches the trigger plugin it
+/// reached before the stop; a live message goes to the triggers loaded so
+/// far, and the plugin still loading does not see it.
+#[tokio::test]
+async fn a_replayed_message_waits_for_the_folder_a_live_one_does_not() {
+    use std::sync::Arc;
+    use wasmqq::abi::{Message, Segment};
+    use wasmqq::dispatch::{Dispatcher, Incoming, Reply, ReplySink};
+    use wasmqq::plugins::{Owners, Registry, Toggles};
+    use wasmqq::runtime::{Limits, PluginSetup};
+
+    struct Collector(tokio::sync::mpsc::UnboundedSender<Reply>);
+    impl ReplySink for Collector {
+        fn send(&self, reply: Reply) {
+            let _ = self.0.send(reply);
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    // `slow` takes 1.5 s to start; `zzzzzzzzzzzzz` (a renamed bench-plug:
+    // it answers text starting with its name) loads after it.
+    std::fs::copy(wasm("slow"), plugins.join("slow.wasm")).unwrap();
+    let trigger = "zzzzzzzzzzzzz";
+    let mut bytes = std::fs::read(wasm("bench-plug")).unwrap();
+    let marker = b"benchplug-000";
+    let at: Vec<usize> = (0..bytes.len() - marker.len())
+        .filter(|&i| &bytes[i..i + marker.len()] == marker)
+        .collect();
+    assert!(!at.is_empty());
+    for i in at {
+        bytes[i..i + marker.len()].copy_from_slice(trigger.as_bytes());
+    }
+    std::fs::write(plugins.join(format!("{trigger}.wasm")), bytes).unwrap();
+
+    let runtime = wasmqq_tests::runtime_with(Limits {
+        call_timeout_ms: 10_000,
+        ..Limits::default()
+    });
+    let registry = Registry::new(
+        runtime,
+        plugins,
+        Arc::new(|info| {
+            Some(PluginSetup {
+                config: if info.name == "slow" {
+                    r#"{"start_ms":1500}"#.into()
+                } else {
+                    "{}".into()
+                },
+                ..PluginSetup::default()
+            })
+        }),
+        Owners::in_memory(),
+    );
+    let (tx, mut replies) = tokio::sync::mpsc::unbounded_channel();
+    let toggles = Arc::new(Toggles::open(dir.path().join("toggles.json")).unwrap());
+    let dispatcher = Dispatcher::new(
+        TestBot::config(),
+        registry.clone(),
+        toggles,
+        Arc::new(Collector(tx)),
+    );
+    let incoming = |id: u64, chat: &wasmqq::dispatch::ChatAddress, text: &str| Incoming {
+        message: Message {
+            id,
+            chat: chat.chat,
+            sender: BOB,
+            sender_name: "bob".into(),
+            segments: vec![Segment::Text(text.into())],
+            time: 0,
+        },
+        chat: chat.clone(),
+        sender_qq: Some(BOB),
+        sender_admin: false,
+    };
+    let loading = registry.load_in_background().unwrap();
+    assert!(registry.is_loading());
+    let (before, now) = (group(1, "before the stop"), group(2, "live"));
+    dispatcher.handle_replayed(incoming(1, &before, &format!("{trigger} replayed")), 1);
+    dispatcher.handle(incoming(2, &now, &format!("{trigger} live")));
+
+    let reply = tokio::time::timeout(Duration::from_secs(30), replies.recv())
+        .await
+        .expect("the replayed message was answered")
+        .unwrap();
+    assert_eq!(
+        wasmqq_tests::text(&reply.segments),
+        format!("{trigger}: {trigger} replayed")
+    );
+    assert_eq!(reply.to, before);
+    assert!(!registry.is_loading(), "answered before the folder loaded");
+    assert_eq!(loading.await.unwrap(), 2);
+    if let Ok(Some(r)) = tokio::time::timeout(Duration::from_millis(300), replies.recv()).await {
+        panic!("the live message reached a plugin loaded after it: {r:?}");
+    }
+}
