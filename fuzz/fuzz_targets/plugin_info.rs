@@ -50,7 +50,7 @@ fuzz_target!(|input: Input| {
         capabilities: vec![],
     };
     match validate_info(&info) {
-        Err(why) => assert!(!why.is_empty()),
+        Err(why) => assert!(!why.to_string().is_empty()),
         Ok(()) => {
             let mut chars = info.name.chars();
             assert!(

@@ -87,7 +87,7 @@ proptest! {
             && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         match validate_info(&info) {
             Ok(()) => prop_assert!(valid),
-            Err(why) => prop_assert!(!valid && why.contains("name"), "{}", why),
+            Err(why) => prop_assert!(!valid && why.to_string().contains("name"), "{}", why),
         }
     }
 
@@ -102,7 +102,7 @@ proptest! {
             triggers: vec![],
             capabilities: vec![],
         };
-        prop_assert!(validate_info(&info).unwrap_err().contains("declared twice"));
+        prop_assert!(validate_info(&info).unwrap_err().to_string().contains("declared twice"));
     }
 
     /// Every refusal of a configuration names `file:line:col`.

@@ -47,14 +47,26 @@ pub struct Response {
     pub message: String,
 }
 
+/// Why a frame is not an action response; the message quotes (the start
+/// of) the frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseError {
+    /// Not a JSON object.
+    #[error("response is not an object: {0}")]
+    NotAnObject(String),
+    /// Neither `status` nor `retcode` says how the action went.
+    #[error("response without status or retcode: {0}")]
+    NoStatus(String),
+}
+
 impl Response {
     /// Decodes a response object. `status` may be missing or unknown when
     /// `retcode` is given (0 → ok, 1 → async, else failed); fails when
     /// neither says anything.
-    pub fn decode(value: &Value) -> Result<Response, String> {
+    pub fn decode(value: &Value) -> Result<Response, ResponseError> {
         let obj = value
             .as_object()
-            .ok_or_else(|| format!("response is not an object: {}", short(value)))?;
+            .ok_or_else(|| ResponseError::NotAnObject(short(value)))?;
         let retcode = obj.get("retcode").and_then(Value::as_i64);
         let status = match (obj.get("status").and_then(Value::as_str), retcode) {
             (Some("ok"), _) => Status::Ok,
@@ -64,10 +76,7 @@ impl Response {
             (_, Some(1)) => Status::Async,
             (_, Some(_)) => Status::Failed,
             (_, None) => {
-                return Err(format!(
-                    "response without status or retcode: {}",
-                    short(value)
-                ));
+                return Err(ResponseError::NoStatus(short(value)));
             }
         };
         let message = ["message", "wording", "msg"]

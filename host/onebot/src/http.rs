@@ -112,9 +112,9 @@ impl HttpApi {
             action: action.to_string(),
             detail: format!("not JSON: {e}"),
         })?;
-        let response = Response::decode(&value).map_err(|detail| Error::Malformed {
+        let response = Response::decode(&value).map_err(|e| Error::Malformed {
             action: action.to_string(),
-            detail,
+            detail: e.to_string(),
         })?;
         response.into_result(action)
     }

@@ -132,9 +132,40 @@ pub enum MalformedEvent {
     UnknownPostType,
 }
 
+/// Why a fault request is refused; the message names what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FaultSpecError {
+    /// An incident combined with anything else.
+    #[error(
+        "kick, expire_session, onebot_drop and onebot_malformed_event stand alone (no endpoint, no other field)"
+    )]
+    IncidentNotAlone,
+    /// No endpoint and no incident.
+    #[error("endpoint is required (or kick / expire_session)")]
+    NoEndpoint,
+    /// An endpoint neither face has.
+    #[error("unknown endpoint {endpoint:?}; known: {}; OneBot actions: {}", ENDPOINTS.join(", "), ACTIONS.join(", "))]
+    UnknownEndpoint {
+        /// The endpoint asked for.
+        endpoint: String,
+    },
+    /// Zero or several actions.
+    #[error("give exactly one of retcode, http_status, malformed, reset, no_answer")]
+    NotOneAction,
+    /// `no_answer` on a WebQQ endpoint.
+    #[error("no_answer is for OneBot actions; {0:?} is a WebQQ endpoint")]
+    NoAnswerOnWebqq(String),
+    /// An `http_status` outside 100–599.
+    #[error("http_status {0} is not an HTTP status")]
+    BadHttpStatus(u16),
+    /// `times` = 0.
+    #[error("times must be at least 1")]
+    ZeroTimes,
+}
+
 impl FaultSpec {
     /// Validates the request; the error names what is wrong.
-    pub fn command(&self) -> Result<FaultCommand, String> {
+    pub fn command(&self) -> Result<FaultCommand, FaultSpecError> {
         let actions = [
             self.retcode.is_some(),
             self.http_status.is_some(),
@@ -151,9 +182,7 @@ impl FaultSpec {
             + usize::from(self.onebot_malformed_event.is_some());
         if incidents > 0 {
             if incidents > 1 || actions > 0 || self.endpoint.is_some() {
-                return Err(
-                    "kick, expire_session, onebot_drop and onebot_malformed_event stand alone (no endpoint, no other field)".into(),
-                );
+                return Err(FaultSpecError::IncidentNotAlone);
             }
             return Ok(if self.kick {
                 FaultCommand::Kick
@@ -166,31 +195,25 @@ impl FaultSpec {
             });
         }
         let Some(endpoint) = &self.endpoint else {
-            return Err("endpoint is required (or kick / expire_session)".into());
+            return Err(FaultSpecError::NoEndpoint);
         };
         let onebot = ACTIONS.contains(&endpoint.as_str());
         if !onebot && !ENDPOINTS.contains(&endpoint.as_str()) {
-            return Err(format!(
-                "unknown endpoint {endpoint:?}; known: {}; OneBot actions: {}",
-                ENDPOINTS.join(", "),
-                ACTIONS.join(", ")
-            ));
+            return Err(FaultSpecError::UnknownEndpoint {
+                endpoint: endpoint.clone(),
+            });
         }
         if actions != 1 {
-            return Err(
-                "give exactly one of retcode, http_status, malformed, reset, no_answer".into(),
-            );
+            return Err(FaultSpecError::NotOneAction);
         }
         if self.no_answer && !onebot {
-            return Err(format!(
-                "no_answer is for OneBot actions; {endpoint:?} is a WebQQ endpoint"
-            ));
+            return Err(FaultSpecError::NoAnswerOnWebqq(endpoint.clone()));
         }
         let action = if let Some(r) = self.retcode {
             FaultAction::Retcode(r)
         } else if let Some(s) = self.http_status {
             if !(100..=599).contains(&s) {
-                return Err(format!("http_status {s} is not an HTTP status"));
+                return Err(FaultSpecError::BadHttpStatus(s));
             }
             FaultAction::HttpStatus(s)
         } else if self.malformed {
@@ -202,7 +225,7 @@ impl FaultSpec {
         };
         let times = self.times.unwrap_or(1);
         if times == 0 {
-            return Err("times must be at least 1".into());
+            return Err(FaultSpecError::ZeroTimes);
         }
         Ok(FaultCommand::Rule(Fault {
             endpoint: endpoint.clone(),
@@ -232,6 +255,7 @@ mod tests {
         serde_json::from_str::<FaultSpec>(json)
             .map_err(|e| e.to_string())?
             .command()
+            .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub use control::{
     ChatKind, ControlError, InjectMessage, Pseudonyms, SentMessage, SessionState, SimState,
 };
 pub use error::SimError;
-pub use faults::{FaultAction, FaultSpec};
+pub use faults::{FaultAction, FaultSpec, FaultSpecError};
 pub use offline::Offline;
 pub use onebot::{HttpPost, MalformedEvent, MessageFormat, OneBotFace, ReverseTarget, ReverseWs};
 pub use population::{

@@ -140,7 +140,7 @@ pub enum ControlError {
     NoQrWaiting,
     /// A bad fault request.
     #[error("fault: {0}")]
-    BadFault(String),
+    BadFault(#[from] crate::faults::FaultSpecError),
     /// A discussion message while the face is OneBot v11 (which has no
     /// discussions).
     #[error(

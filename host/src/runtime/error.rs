@@ -101,12 +101,12 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// `describe` returned invalid metadata.
-    #[error("{path}: invalid metadata: {message}")]
+    #[error("{path}: invalid metadata: {error}")]
     Metadata {
         /// The plugin file.
         path: PathBuf,
         /// What is wrong.
-        message: String,
+        error: super::info::InfoError,
     },
 }
 

@@ -152,9 +152,9 @@ impl Instance {
         let triggers = if validate {
             compiled
                 .validate(&info)
-                .map_err(|message| LoadError::Metadata {
+                .map_err(|error| LoadError::Metadata {
                     path: path.into(),
-                    message,
+                    error,
                 })?
         } else {
             None

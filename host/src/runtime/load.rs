@@ -46,7 +46,10 @@ impl Compiled {
     /// Validate the metadata an instance described and compile its
     /// triggers, once per component: an instance describing itself as the
     /// first one did gets the first one's triggers back.
-    pub(crate) fn validate(&self, info: &PluginInfo) -> Result<Option<regex::RegexSet>, String> {
+    pub(crate) fn validate(
+        &self,
+        info: &PluginInfo,
+    ) -> Result<Option<regex::RegexSet>, super::info::InfoError> {
         if let Some(done) = self.validated.get()
             && done.info == *info
         {

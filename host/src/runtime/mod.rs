@@ -37,7 +37,7 @@ use crate::capabilities::{Grants, PluginState, Services};
 pub use cache::{ComponentCache, Origin, content_hash};
 pub use error::{CallError, LoadError};
 pub use handle::{PluginHandle, PluginStatus};
-pub use info::{valid_command_name, validate as validate_info};
+pub use info::{InfoError, valid_command_name, validate as validate_info};
 pub use instance::{Call, ChooseSetup, Instance, PluginSetup};
 pub use limits::Limits;
 pub use load::Compiled;
