@@ -50,6 +50,15 @@ pub struct TestBot {
 impl TestBot {
     /// A bot whose folder starts with the named built plugins.
     pub async fn new(plugins: &[&str], config: DispatchConfig) -> TestBot {
+        TestBot::with_runtime(plugins, config, runtime()).await
+    }
+
+    /// [`TestBot::new`] on `runtime` (other limits, say).
+    pub async fn with_runtime(
+        plugins: &[&str],
+        config: DispatchConfig,
+        runtime: Arc<wasmqq::runtime::Runtime>,
+    ) -> TestBot {
         let dir = tempfile::tempdir().expect("tempdir");
         let plugin_dir = dir.path().join("plugins");
         std::fs::create_dir_all(&plugin_dir).expect("plugin dir");
@@ -57,7 +66,7 @@ impl TestBot {
             std::fs::copy(wasm(name), plugin_dir.join(format!("{name}.wasm"))).expect("copy");
         }
         let registry = Registry::new(
-            runtime(),
+            runtime,
             plugin_dir,
             Arc::new(|_| Some(PluginSetup::default())),
             Owners::in_memory(),

@@ -205,3 +205,31 @@ async fn a_well_behaved_plugin_logs_every_line_next_to_a_flooding_one() {
     }
     assert!(!text.contains("over the log budget"), "{text}");
 }
+
+/// Send actions returned without the `send` grant are dropped by the
+/// dispatcher with a warning each, within the plugin's budget for host
+/// warnings: 1,000 refused actions log a bounded number of lines.
+#[tokio::test]
+async fn refused_send_actions_log_a_bounded_number_of_warnings() {
+    use wasmqq_tests::dispatch::{TestBot, group};
+    let (logs, _guard) = capture_logs_at(Level::INFO);
+    // `!spam` returns 50 send actions; `flood` is granted nothing here.
+    let runtime = runtime_with(Limits {
+        actions: 50,
+        ..long_calls()
+    });
+    let mut bot = TestBot::with_runtime(&["flood"], TestBot::config(), runtime).await;
+    let g = group(1, "dev");
+    let from = logs.text().len();
+    let started = Instant::now();
+    for _ in 0..20 {
+        bot.say(&g, wasmqq_sim::known::BOB, "!spam");
+    }
+    bot.no_reply(Duration::from_millis(1_500)).await;
+    let took = started.elapsed();
+    let text = logs.text()[from..].to_string();
+    let warned = count(&text, "without the \"send\" capability");
+    assert!(warned >= 1, "no refusal was logged: {}", tail(&text));
+    assert_bounded(&text, took);
+    assert!(warned < 1_000, "every refused action was logged");
+}

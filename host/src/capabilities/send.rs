@@ -27,11 +27,17 @@ pub(crate) fn link<T: Send + 'static>(
 
 /// Whether `plugin` may return a `send` action (a message to another chat
 /// than the one it answers): the same grant as the interface, checked here
-/// so the `send` capability stays the one place that decides. Refused
-/// actions are logged; the dispatcher drops them.
-pub fn permits_action(plugin: &str, granted: CapabilitySet) -> bool {
+/// so the `send` capability stays the one place that decides. A refused
+/// action is logged when `may_warn` says the plugin's log budget for host
+/// warnings allows it (a plugin returning refused actions on every message
+/// logs a bounded number of lines); the dispatcher drops it.
+pub fn permits_action(
+    plugin: &str,
+    granted: CapabilitySet,
+    may_warn: impl FnOnce() -> bool,
+) -> bool {
     let ok = granted.contains(Capability::Send);
-    if !ok {
+    if !ok && may_warn() {
         tracing::warn!(
             plugin,
             "plugin returned a send action without the \"send\" capability; dropped"

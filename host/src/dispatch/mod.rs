@@ -235,8 +235,8 @@ impl Dispatcher {
 
     /// Like [`Dispatcher::handle_journaled`] for a message received before
     /// the last stop and not answered then: it is routed once the plugin
-    /// folder has loaded, so it reaches the plugins it reached then
-    /// (triggers included), in its chat's order.
+    /// folder has loaded (even a command of a plugin loaded already: its
+    /// plugin's state may depend on others'), in its chat's order.
     pub fn handle_replayed(self: &Arc<Self>, incoming: Incoming, handled: u64) {
         self.start(incoming, Some(handled), true);
     }
@@ -380,19 +380,20 @@ impl Dispatcher {
     }
 
     /// Route a message and run what it leads to. While the plugin folder
-    /// is loading at start, a command no loaded plugin serves (it may be
-    /// the command of one still compiling) and a replayed message wait for
-    /// the loading to end; other messages are served by the plugins loaded
-    /// so far (a trigger plugin sees messages from when it is loaded, as
-    /// one dropped into the folder later does).
+    /// is loading at start, only a built-in command and a command of a
+    /// plugin already loaded are served at once; anything else waits for
+    /// the loading to end and is routed then: a command no loaded plugin
+    /// serves may belong to one still compiling, and a text may match the
+    /// trigger of one (so no plugin misses a message received while the
+    /// bot starts). A replayed message always waits.
     async fn route(self: Arc<Self>, incoming: Incoming, replayed: bool) -> Vec<Reply> {
         let text = plain_text(&incoming.message.segments);
         let mut snapshot = self.registry.snapshot();
         if self.registry.is_loading()
             && (replayed
-                || matches!(
+                || !matches!(
                     router::route(&snapshot, &text, &self.prefixes),
-                    Route::Unknown(_)
+                    Route::Builtin(..) | Route::Command { .. }
                 ))
         {
             tracing::debug!("waiting for the plugin folder to load");
@@ -583,7 +584,9 @@ fn action_to_reply(plugin: &PluginHandle, action: Action, chat: &ChatAddress) ->
             proactive: false,
         }),
         Action::Send(out) => {
-            if !send::permits_action(&origin, plugin.grants().capabilities()) {
+            if !send::permits_action(&origin, plugin.grants().capabilities(), || {
+                plugin.may_warn()
+            }) {
                 return None;
             }
             Some(Reply {

@@ -301,6 +301,13 @@ mod tests {
         panic!("{} stayed busy", program.display());
     }
 
+    /// The error of a child running the shell `body` on the input `x`.
+    fn child_error(body: &str, limits: ChildLimits) -> ChildError {
+        let dir = tempfile::tempdir().unwrap();
+        let program = script(dir.path(), body);
+        compile(&program, b"x", &dir.path().join("entry"), limits).unwrap_err()
+    }
+
     fn script(dir: &Path, body: &str) -> PathBuf {
         let path = dir.join("compiler.sh");
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -326,18 +333,10 @@ mod tests {
 
     #[test]
     fn a_compile_error_is_the_child_s_message() {
-        let dir = tempfile::tempdir().unwrap();
-        let program = script(
-            dir.path(),
+        let err = child_error(
             &format!("cat >/dev/null; echo 'invalid section' >&2; exit {COMPILE_FAILED}"),
-        );
-        let err = compile(
-            &program,
-            b"x",
-            &dir.path().join("entry"),
             ChildLimits::DEFAULT,
-        )
-        .unwrap_err();
+        );
         assert!(
             matches!(&err, ChildError::Compile(m) if m == "invalid section"),
             "{err:?}"
@@ -376,16 +375,14 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_child_runs_under_the_address_space_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let program = script(
-            dir.path(),
-            &format!("cat >/dev/null; ulimit -v >&2; exit {COMPILE_FAILED}"),
-        );
         let limits = ChildLimits {
             address_space: 512 << 20,
             ..ChildLimits::DEFAULT
         };
-        let err = compile(&program, b"x", &dir.path().join("entry"), limits).unwrap_err();
+        let err = child_error(
+            &format!("cat >/dev/null; ulimit -v >&2; exit {COMPILE_FAILED}"),
+            limits,
+        );
         // `ulimit -v` is in KiB.
         assert!(
             matches!(&err, ChildError::Compile(m) if m == "524288"),
@@ -396,11 +393,10 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_child_compiles_at_a_lower_priority() {
-        let dir = tempfile::tempdir().unwrap();
         // Field 19 of /proc/<pid>/stat is the nice value.
-        let program = script(
-            dir.path(),
+        let err = child_error(
             &format!("cat >/dev/null; cut -d' ' -f19 /proc/$$/stat >&2; exit {COMPILE_FAILED}"),
+            ChildLimits::DEFAULT,
         );
         let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
         let fields: Vec<&str> = stat
@@ -411,13 +407,6 @@ mod tests {
             .collect();
         // `fields` starts at field 3.
         let mine: i32 = fields[16].parse().unwrap();
-        let err = compile(
-            &program,
-            b"x",
-            &dir.path().join("entry"),
-            ChildLimits::DEFAULT,
-        )
-        .unwrap_err();
         let want = (mine + COMPILE_NICE).min(19).to_string();
         assert!(
             matches!(&err, ChildError::Compile(m) if *m == want),

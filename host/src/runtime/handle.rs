@@ -126,6 +126,14 @@ impl PluginHandle {
         PluginHandle { shared }
     }
 
+    /// Whether a warning the plugin caused at will (outside a host call:
+    /// an action it returned that the host refuses) may be logged: counted
+    /// against its log budget for host warnings, like the warnings of its
+    /// refused host calls.
+    pub(crate) fn may_warn(&self) -> bool {
+        self.shared.log.host_warning()
+    }
+
     /// The plugin's metadata from `describe`.
     pub fn info(&self) -> &PluginInfo {
         &self.shared.info
