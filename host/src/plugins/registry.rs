@@ -281,9 +281,10 @@ impl Registry {
         let files = self.files()?;
         // Files removed while the bot was down release their names first.
         self.release_unfiled(&files);
-        let (mut ready, compile): (Vec<PathBuf>, Vec<PathBuf>) = files
-            .into_iter()
-            .partition(|f| std::fs::read(f).is_ok_and(|b| self.runtime.is_cached(&b)));
+        // A disabled plugin's file is not even read (it is refused by name).
+        let (mut ready, compile): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| {
+            !self.is_disabled(f) && std::fs::read(f).is_ok_and(|b| self.runtime.is_cached(&b))
+        });
         ready.extend(compile);
         Ok(ready)
     }
@@ -306,13 +307,21 @@ impl Registry {
         self.load(file, false).await
     }
 
-    async fn load(&self, file: &Path, force: bool) -> Result<LoadOutcome, LoadError> {
-        let _guard = self.loading.lock().await;
-        let disabled = lock(&self.disabled)
+    /// The plugin switched off in the configuration whose file `file` is.
+    fn disabled_for(&self, file: &Path) -> Option<String> {
+        lock(&self.disabled)
             .iter()
             .find(|name| name_matches_file(name, file))
-            .cloned();
-        if let Some(plugin) = disabled {
+            .cloned()
+    }
+
+    fn is_disabled(&self, file: &Path) -> bool {
+        self.disabled_for(file).is_some()
+    }
+
+    async fn load(&self, file: &Path, force: bool) -> Result<LoadOutcome, LoadError> {
+        let _guard = self.loading.lock().await;
+        if let Some(plugin) = self.disabled_for(file) {
             let e = LoadError::Disabled {
                 path: file.into(),
                 plugin,
