@@ -44,7 +44,7 @@ use wasmqq::abi::{Chat, ChatKind, CommandCall, Message, Segment};
 use wasmqq::bot::Bot;
 use wasmqq::config::Config;
 use wasmqq::dispatch::{ChatAddress, DispatchConfig, Dispatcher, Incoming, Reply, ReplySink};
-use wasmqq::plugins::{Owners, Registry, Toggles};
+use wasmqq::registry::{Owners, Registry, Toggles};
 use wasmqq::runtime::{Call, PluginHandle, PluginSetup, Runtime, RuntimeConfig};
 use wasmqq_sim::{InjectMessage, SimConfig, SimHandle};
 use wasmqq_webqq::Observer;

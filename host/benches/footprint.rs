@@ -270,7 +270,7 @@ fn memory() {
 /// over it (cores kept busy = CPU / wall; wasmtime compiles each component's
 /// functions in parallel on every core).
 fn cold() {
-    use wasmqq::plugins::{Owners, Registry};
+    use wasmqq::registry::{Owners, Registry};
     let n: usize = std::env::var("WASMQQ_BENCH_PLUGINS")
         .ok()
         .and_then(|v| v.parse().ok())

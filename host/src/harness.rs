@@ -33,7 +33,7 @@ use crate::abi::{
 };
 use crate::capabilities::{Grants, Services};
 use crate::dispatch::router::{self, Route};
-use crate::plugins::{Builtin, Claim, Owners, Snapshot};
+use crate::registry::{Builtin, Claim, Owners, Snapshot};
 use crate::runtime::{
     Call, CallError, Limits, LoadError, PluginHandle, Runtime, RuntimeConfig, RuntimeError,
 };

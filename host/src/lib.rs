@@ -13,7 +13,7 @@ pub mod dispatch;
 pub mod harness;
 pub mod outbox;
 pub mod platform;
-pub mod plugins;
+pub mod registry;
 pub mod runtime;
 pub mod store;
 pub mod timers;

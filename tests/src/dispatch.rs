@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use wasmqq::abi::{Chat, ChatKind, Message, Segment};
 use wasmqq::dispatch::{ChatAddress, DispatchConfig, Dispatcher, Incoming, Reply, ReplySink};
-use wasmqq::plugins::{Owners, Registry, Toggles, Watcher};
+use wasmqq::registry::{Owners, Registry, Toggles, Watcher};
 use wasmqq::runtime::PluginSetup;
 
 use crate::{runtime, wasm};

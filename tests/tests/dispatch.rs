@@ -288,19 +288,19 @@ async fn a_refused_content_is_not_tried_again_until_it_changes() {
 fn cached_registry(
     plugins: &std::path::Path,
     cache: &std::path::Path,
-    setup: wasmqq::plugins::SetupFn,
-) -> std::sync::Arc<wasmqq::plugins::Registry> {
+    setup: wasmqq::registry::SetupFn,
+) -> std::sync::Arc<wasmqq::registry::Registry> {
     use wasmqq::runtime::{Runtime, RuntimeConfig};
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(cache.to_path_buf()),
         ..RuntimeConfig::default()
     })
     .unwrap();
-    wasmqq::plugins::Registry::new(
+    wasmqq::registry::Registry::new(
         runtime,
         plugins.to_path_buf(),
         setup,
-        wasmqq::plugins::Owners::in_memory(),
+        wasmqq::registry::Owners::in_memory(),
     )
 }
 
@@ -402,7 +402,7 @@ async fn texts_received_while_the_folder_loads_reach_a_trigger_plugin_loaded_lat
     use std::sync::Arc;
     use wasmqq::abi::{Message, Segment};
     use wasmqq::dispatch::{Dispatcher, Incoming, Reply, ReplySink};
-    use wasmqq::plugins::{Owners, Registry, Toggles};
+    use wasmqq::registry::{Owners, Registry, Toggles};
     use wasmqq::runtime::{Limits, PluginSetup};
 
     struct Collector(tokio::sync::mpsc::UnboundedSender<Reply>);

@@ -24,7 +24,7 @@ use crate::config::{AccountConfig, Config};
 use crate::dispatch::{DispatchConfig, Dispatcher, Incoming, ReplySink};
 use crate::outbox::{self, Outbox, OutboxError};
 use crate::platform::{AccountContacts, Platform, PlatformDeliver, PlatformEvent};
-use crate::plugins::{Owners, OwnersError, Registry, SetupFn, Toggles, TogglesError, Watcher};
+use crate::registry::{Owners, OwnersError, Registry, SetupFn, Toggles, TogglesError, Watcher};
 use crate::runtime::{PluginSetup, Runtime, RuntimeConfig, RuntimeError};
 use crate::store::{Store, StoreError};
 use crate::timers::{DueTimer, TimerService};
@@ -244,7 +244,7 @@ impl Bot {
         })?;
 
         let owners =
-            Owners::open(data.join(crate::plugins::OWNERS_FILE))?.with_pins(&config.bot.commands);
+            Owners::open(data.join(crate::registry::OWNERS_FILE))?.with_pins(&config.bot.commands);
         let registry = Registry::new(
             runtime,
             &config.bot.plugin_dir,

@@ -4,7 +4,7 @@
 
 use super::Config;
 use super::span::Key;
-use crate::plugins::Builtin;
+use crate::registry::Builtin;
 
 type Failure = (Key, String);
 

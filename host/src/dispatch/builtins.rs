@@ -3,7 +3,7 @@
 
 use super::parse::{ParsedCommand, is_prefix_char};
 use super::{Dispatcher, Incoming};
-use crate::plugins::{Builtin, Owner, Scope, refusal_summary};
+use crate::registry::{Builtin, Owner, Scope, refusal_summary};
 
 /// Run a built-in command and answer with its text.
 pub(super) async fn run(
@@ -103,7 +103,7 @@ const HELP_PAGE_BYTES: usize = 600;
 /// One page (1-based) of the command list.
 fn list(
     d: &Dispatcher,
-    snapshot: &crate::plugins::Snapshot,
+    snapshot: &crate::registry::Snapshot,
     enabled: &dyn Fn(&str) -> bool,
     page: usize,
 ) -> String {

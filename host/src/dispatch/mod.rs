@@ -4,7 +4,7 @@
 //! plugin that is not concerned:
 //! * a command (text starting with a configured prefix): a built-in
 //!   ([`builtins`]: `help`, `plugins`, `enable`, `disable`, `reload`) or the
-//!   plugin that owns the name or alias (see [`crate::plugins::Owners`]);
+//!   plugin that owns the name or alias (see [`crate::registry::Owners`]);
 //!   unknown names get a hint;
 //! * otherwise the plugins whose triggers match, found with one pass of a
 //!   `RegexSet` over the text.
@@ -15,7 +15,7 @@
 //! Commands pass a per-user and per-chat cooldown first. Calls start at
 //! once (plugins run in parallel; each plugin takes one call at a time) and
 //! their replies leave in message order per chat. Plugins disabled in a chat
-//! (see [`crate::plugins::Toggles`]) are skipped there.
+//! (see [`crate::registry::Toggles`]) are skipped there.
 
 mod builtins;
 mod order;
@@ -32,7 +32,7 @@ use tracing::Instrument;
 
 use crate::abi::{Action, Chat, CommandCall, Message, Segment};
 use crate::capabilities::send;
-use crate::plugins::{Owner, Registry, Toggles};
+use crate::registry::{Owner, Registry, Toggles};
 use crate::runtime::{Call, CallError, PluginHandle};
 use crate::timers::DueTimer;
 use order::Sequencer;

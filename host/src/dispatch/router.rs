@@ -5,7 +5,7 @@
 //! business and are applied by it after routing.
 
 use super::parse::{ParsedCommand, parse_command};
-use crate::plugins::{Builtin, Snapshot};
+use crate::registry::{Builtin, Snapshot};
 use crate::runtime::PluginHandle;
 
 /// Where a text leads.

@@ -16,7 +16,7 @@ use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
-use super::registry::{Registry, is_plugin_file};
+use super::loading::{Registry, is_plugin_file};
 
 /// Quiet time after the last event for a file before it is (re)loaded, so a
 /// file still being copied is read once, complete.

@@ -14,18 +14,18 @@
 //! name is refused that name, and `[bot.commands]` pins owners explicitly.
 
 mod builtin;
+mod loading;
 mod owners;
-mod registry;
 mod snapshot;
 mod toggles;
 mod watch;
 
 pub use builtin::Builtin;
+pub use loading::{LoadOutcome, NoticeFn, Registry, ReloadError, SetupFn, name_matches_file};
 pub use owners::{
     Assignment, Claim, FILE_NAME as OWNERS_FILE, Owner, Owners, OwnersError, Refusal,
     summary as refusal_summary,
 };
-pub use registry::{LoadOutcome, NoticeFn, Registry, ReloadError, SetupFn, name_matches_file};
 pub use snapshot::{CommandTarget, Snapshot};
 pub use toggles::{Scope, Toggles, TogglesError};
 pub use watch::Watcher;
