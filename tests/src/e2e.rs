@@ -35,13 +35,17 @@ pub struct RunningBot {
     task: tokio::task::JoinHandle<()>,
     /// The outbox, to look at pending messages.
     pub outbox: wasmqq::outbox::Outbox,
+    /// The plugin registry, to look at what is loaded.
+    pub registry: std::sync::Arc<wasmqq::registry::Registry>,
 }
 
 impl RunningBot {
     /// Stop the bot as ctrl-c would, waiting for a clean shutdown.
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        let _ = self.task.await;
+        self.task
+            .await
+            .expect("the bot's task ends without a panic");
     }
 }
 
@@ -118,16 +122,29 @@ impl World {
     /// Start a bot with `config` (logging in, or restoring the session),
     /// its plugin folder loaded.
     pub async fn start_bot(&self, config: Config) -> RunningBot {
+        let bot = self.start_bot_loading(config).await;
+        bot.registry.loaded().await;
+        bot
+    }
+
+    /// Start a bot with `config` and return at once, as `Bot::start` does:
+    /// its plugin folder may still be loading.
+    pub async fn start_bot_loading(&self, config: Config) -> RunningBot {
         let bot = Bot::start(config, Observer::silent())
             .await
             .expect("bot starts");
-        bot.registry().loaded().await;
         let outbox = bot.outbox().clone();
+        let registry = bot.registry().clone();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(bot.run(async {
             let _ = stopped.await;
         }));
-        RunningBot { stop, task, outbox }
+        RunningBot {
+            stop,
+            task,
+            outbox,
+            registry,
+        }
     }
 
     fn url(&self, path: &str) -> String {

@@ -386,15 +386,9 @@ async fn the_bot_serves_while_other_plugins_are_still_loading() {
         .expect("config parses")
         .plugin("slow");
     config.plugins.insert("slow".into(), slow);
-    let bot = wasmqq::bot::Bot::start(config, wasmqq_webqq::Observer::silent())
-        .await
-        .expect("bot starts");
-    let registry = bot.registry().clone();
+    let bot = world.start_bot_loading(config).await;
+    let registry = bot.registry.clone();
     assert!(registry.is_loading(), "Bot::start waited for the plugins");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(bot.run(async {
-        let _ = stopped.await;
-    }));
 
     world.say_in_group(FAMILY, BOB, "!slow 1").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -418,6 +412,5 @@ async fn the_bot_serves_while_other_plugins_are_still_loading() {
         !sent.iter().any(|m| m.2.contains("don't know")),
         "a command was called unknown: {sent:?}"
     );
-    let _ = stop.send(());
-    task.await.unwrap();
+    bot.stop().await;
 }

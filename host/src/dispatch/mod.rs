@@ -319,6 +319,16 @@ impl Dispatcher {
     /// is marked delivered once the plugin was called.
     pub fn handle_timer(self: &Arc<Self>, due: DueTimer) {
         let snapshot = self.registry.snapshot();
+        if snapshot.plugin(&due.plugin).is_none() && self.registry.is_loading() {
+            // At start its plugin may still be compiling: deliver it once
+            // the folder has loaded.
+            let this = self.clone();
+            tokio::spawn(async move {
+                this.registry.loaded().await;
+                this.handle_timer(due);
+            });
+            return;
+        }
         let Some(plugin) = snapshot.plugin(&due.plugin).cloned() else {
             tracing::warn!(
                 plugin = %due.plugin,

@@ -103,7 +103,7 @@ impl ComponentCache {
                 Err(e) => return Err(wasmtime::Error::msg(e.to_string())),
             }
         }
-        let component = Component::new(engine, bytes)?;
+        let component = super::compiler::compile_in_process(engine, bytes)?;
         if let Err(e) = self.store(&path, &component) {
             tracing::warn!(path = %path.display(), "cannot write component cache: {e}");
             return Ok((component, Origin::Compiled, false));

@@ -49,6 +49,17 @@ pub fn compile_in_child_processes(program: PathBuf) {
     let _ = CHILD_PROGRAM.set(program);
 }
 
+/// Compile `bytes` in this process, then give the compile's scratch
+/// memory back to the system ([`super::residency::trim_heap`]).
+pub(crate) fn compile_in_process(
+    engine: &wasmtime::Engine,
+    bytes: &[u8],
+) -> wasmtime::Result<wasmtime::component::Component> {
+    let component = wasmtime::component::Component::new(engine, bytes);
+    super::residency::trim_heap();
+    component
+}
+
 /// The program set by [`compile_in_child_processes`], if any.
 pub(crate) fn child_program() -> Option<&'static Path> {
     CHILD_PROGRAM.get().map(PathBuf::as_path)

@@ -128,16 +128,13 @@ impl Runtime {
         let hash = content_hash(bytes);
         let compiled = match &self.cache {
             Some(cache) => cache.load(&self.engine, &hash, bytes),
-            None => wasmtime::component::Component::new(&self.engine, bytes)
+            None => super::compiler::compile_in_process(&self.engine, bytes)
                 .map(|c| (c, Origin::Compiled, false)),
         };
         let (component, origin, mapped) = compiled.map_err(|e| LoadError::Compile {
             path: path.into(),
             message: format!("{e:#}"),
         })?;
-        if origin == Origin::Compiled {
-            super::residency::trim_heap();
-        }
         let abi_version = abi_version(self, path, &component)?;
         let instance_pre =
             self.linker
