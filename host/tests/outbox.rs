@@ -386,6 +386,61 @@ async fn restart_delivers_each_undelivered_message_once() {
     outbox.shutdown().await;
 }
 
+#[tokio::test]
+async fn the_journal_knows_a_message_seen_before_across_restarts_until_pruned() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outbox.db");
+    let fake = Arc::new(Fake::default());
+    let outbox = Outbox::open(&path, fake.clone(), fast()).unwrap();
+    let first = outbox.journal("main/group:dev|1|100", "{}").unwrap();
+    assert!(first.is_some());
+    assert_eq!(outbox.journal("main/group:dev|1|100", "{}").unwrap(), None);
+    let pending = outbox
+        .journal("main/group:dev|2|100", "{\"n\":2}")
+        .unwrap()
+        .unwrap();
+    outbox.journal_done(first.unwrap()).unwrap();
+    outbox.shutdown().await;
+    drop(outbox);
+
+    let outbox = Outbox::open(&path, fake.clone(), fast()).unwrap();
+    assert!(outbox.journaled("main/group:dev|1|100").unwrap());
+    assert!(!outbox.journaled("main/group:dev|1|101").unwrap());
+    assert_eq!(outbox.journal("main/group:dev|1|100", "{}").unwrap(), None);
+    assert_eq!(outbox.journal("main/group:dev|2|100", "{}").unwrap(), None);
+    let unfinished = outbox.unfinished().unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(
+        (unfinished[0].seq, unfinished[0].payload.as_str()),
+        (pending, "{\"n\":2}")
+    );
+    // The newest KEEP_DONE done entries are kept; older ones are pruned
+    // (every 1024th entry), and then a message is new again. The
+    // unfinished one is never pruned.
+    let mut last = 0;
+    for n in 0..(wasmqq::outbox::journal::KEEP_DONE as usize + 2048) {
+        let seq = outbox
+            .journal(&format!("main/friend:alice|{n}|200"), "{}")
+            .unwrap()
+            .unwrap();
+        outbox.journal_done(seq).unwrap();
+        last = seq;
+    }
+    assert!(last > pending);
+    assert!(!outbox.journaled("main/group:dev|1|100").unwrap());
+    assert!(
+        outbox
+            .journal("main/group:dev|1|100", "{}")
+            .unwrap()
+            .is_some()
+    );
+    assert!(outbox.journaled("main/group:dev|2|100").unwrap());
+    assert!(outbox.journaled("main/friend:alice|11000|200").unwrap());
+    assert_eq!(outbox.unfinished().unwrap().len(), 2);
+    outbox.shutdown().await;
+}
+
 // ---------------------------------------------------------------------
 // Through a real WebQQ client against the in-process simulator.
 // ---------------------------------------------------------------------
