@@ -188,7 +188,7 @@ pub struct Dispatcher {
     admins: HashSet<u64>,
     limiter: Mutex<RateLimiter>,
     sink: Arc<dyn ReplySink>,
-    sequencer: Sequencer,
+    sequencer: Arc<Sequencer>,
     /// When each (plugin, chat key) was last told of a quarantine.
     quarantine_told: Mutex<HashMap<(String, String), Instant>>,
     next_token: std::sync::atomic::AtomicU64,
@@ -208,7 +208,7 @@ impl Dispatcher {
             limiter: Mutex::new(RateLimiter::new(&config.rate_limit)),
             prefixes: config.prefixes,
             admins: config.admins.into_iter().collect(),
-            sequencer: Sequencer::new(sink.clone()),
+            sequencer: Arc::new(Sequencer::new(sink.clone())),
             sink,
             quarantine_told: Mutex::new(HashMap::new()),
             next_token: std::sync::atomic::AtomicU64::new(1),
@@ -251,18 +251,9 @@ impl Dispatcher {
         let token = self.track(incoming.message.id, &incoming.chat.key);
         let this = self.clone();
         let account = chat.account.clone();
-        let work = tokio::spawn(
-            crate::account::scope(account, async move { this.route(incoming, replayed).await })
-                .instrument(span),
-        );
-        self.sequencer.push(
-            chat,
-            order::Pending {
-                work,
-                handled,
-                token,
-            },
-        );
+        let work =
+            crate::account::scope(account, async move { this.route(incoming, replayed).await });
+        self.sequencer.run(chat, handled, token, span, work);
     }
 
     fn track(&self, msg_id: u64, chat: &str) -> u64 {
@@ -344,48 +335,39 @@ impl Dispatcher {
             .map(|c| ChatAddress::on(account.clone(), c, None));
         let span = tracing::info_span!("timer", plugin = %due.plugin, timer = due.event.id);
         let target = chat.clone();
-        let work = tokio::spawn(crate::account::scope(
-            account,
-            async move {
-                let event = due.event.clone();
-                let result = plugin.call(Call::Timer(event)).await;
-                due.delivered().await;
-                match (result, target) {
-                    (Ok(actions), Some(chat)) => actions
-                        .into_iter()
-                        .filter_map(|action| action_to_reply(&plugin, action, &chat))
-                        .map(|reply| Reply {
-                            proactive: true,
-                            ..reply
-                        })
-                        .collect(),
-                    (Ok(actions), None) => {
-                        if !actions.is_empty() {
-                            tracing::warn!("timer without a chat answered with replies; dropped");
-                        }
-                        Vec::new()
+        let work = crate::account::scope(account, async move {
+            let event = due.event.clone();
+            let result = plugin.call(Call::Timer(event)).await;
+            due.delivered().await;
+            match (result, target) {
+                (Ok(actions), Some(chat)) => actions
+                    .into_iter()
+                    .filter_map(|action| action_to_reply(&plugin, action, &chat))
+                    .map(|reply| Reply {
+                        proactive: true,
+                        ..reply
+                    })
+                    .collect(),
+                (Ok(actions), None) => {
+                    if !actions.is_empty() {
+                        tracing::warn!("timer without a chat answered with replies; dropped");
                     }
-                    (Err(e), _) => {
-                        tracing::warn!("on-timer failed: {e}");
-                        Vec::new()
-                    }
+                    Vec::new()
+                }
+                (Err(e), _) => {
+                    tracing::warn!("on-timer failed: {e}");
+                    Vec::new()
                 }
             }
-            .instrument(span),
-        ));
+        });
         match chat {
             Some(chat) => {
                 let token = self.track(0, &chat.key);
-                self.sequencer.push(
-                    chat,
-                    order::Pending {
-                        work,
-                        handled: None,
-                        token,
-                    },
-                )
+                self.sequencer.run(chat, None, token, span, work);
             }
-            None => drop(work),
+            None => {
+                tokio::spawn(work.instrument(span));
+            }
         }
     }
 
