@@ -232,6 +232,16 @@ impl SimHandle {
         self.sim.state().sent.clone()
     }
 
+    /// The time from the last poll2 answer that carried an event to the
+    /// last send accepted after it: what the client took to answer, without
+    /// the simulator's own hops (for benchmarks). `None` until a send
+    /// followed a delivered event.
+    pub fn last_turnaround(&self) -> Option<Duration> {
+        let st = self.sim.state();
+        let (delivered, sent) = (st.last_delivered_at?, st.last_sent_at?);
+        sent.checked_duration_since(delivered)
+    }
+
     /// Waits until the bot has sent at least `count` messages or `timeout`
     /// passes; returns what was sent either way.
     pub async fn wait_sent(&self, count: usize, timeout: Duration) -> Vec<SentMessage> {

@@ -137,6 +137,7 @@ fn look(sim: &Sim, st: &mut State, psid: &str, clientid: Option<u64>) -> Look {
         return Look::Nothing;
     };
     st.delivered += 1;
+    st.last_delivered_at = Some(std::time::Instant::now());
     let Some(login) = st.login.as_ref() else {
         return Look::Dead;
     };

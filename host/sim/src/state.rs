@@ -169,6 +169,10 @@ pub(crate) struct State {
     pub recent: Vec<(ChatKind, u64)>,
     pub shutting_down: bool,
     pub delivered: u64,
+    /// When the last poll2 answer carrying an event was made, and when
+    /// the last send was accepted (see `SimHandle::last_turnaround`).
+    pub last_delivered_at: Option<Instant>,
+    pub last_sent_at: Option<Instant>,
     /// OneBot connections and what waits for them.
     pub onebot: crate::onebot::conns::Hub,
 }

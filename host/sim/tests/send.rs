@@ -138,3 +138,26 @@ async fn send_errors() {
     assert!(sim.sent().is_empty(), "nothing was delivered");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_turnaround_runs_from_the_delivered_event_to_the_next_send() {
+    let sim = start(config()).await;
+    let c = Client::new(&sim);
+    let s = login(&c).await;
+    let alice = friend_uin(&c, &s, "Alice").await;
+    assert_eq!(sim.last_turnaround(), None, "nothing delivered yet");
+    inject(&c, json!({"chat": "friend", "from": ALICE, "text": "ping"})).await;
+    let waited = std::time::Instant::now();
+    let v = poll(&c, &s).await;
+    assert_eq!(v["result"][0]["poll_type"], "message", "{v}");
+    assert_eq!(sim.last_turnaround(), None, "nothing sent after it yet");
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let content = encode_outgoing(&[Segment::Text("pong".into())], &Font::default());
+    let v = send(&c, "/channel/send_buddy_msg2", json!({"to": alice, "content": content, "face": 0, "clientid": CLIENT_ID, "msg_id": 1, "psessionid": s.psessionid})).await;
+    assert_eq!(v["errCode"], 0);
+    let took = sim.last_turnaround().expect("a send after the event");
+    assert!(
+        took >= Duration::from_millis(30) && took <= waited.elapsed(),
+        "{took:?}"
+    );
+}

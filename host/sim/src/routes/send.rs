@@ -83,6 +83,7 @@ pub(crate) fn send(sim: &Arc<Sim>, endpoint: &str, req: &Req) -> Response {
         msg_id: as_u64(r.get("msg_id")),
     });
     st.touch_recent(chat, to);
+    st.last_sent_at = Some(std::time::Instant::now());
     if sim.config.echo_own_sends {
         let msg_id = st.msg_id();
         st.events.push_back(Event {
