@@ -12,6 +12,7 @@ pub mod config;
 pub mod dispatch;
 pub mod harness;
 pub mod outbox;
+mod panic;
 pub mod platform;
 pub mod registry;
 pub mod runtime;

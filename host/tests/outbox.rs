@@ -386,6 +386,52 @@ async fn restart_delivers_each_undelivered_message_once() {
     outbox.shutdown().await;
 }
 
+/// Panics on its first attempt at each text starting with `boom`.
+#[derive(Default)]
+struct PanicsOnce {
+    tried: Mutex<Vec<String>>,
+    delivered: Mutex<Vec<String>>,
+}
+
+impl Deliver for PanicsOnce {
+    async fn deliver(&self, msg: &OutMessage) -> Delivery {
+        let t = text(msg);
+        let first = {
+            let mut tried = self.tried.lock().unwrap();
+            let first = !tried.contains(&t);
+            tried.push(t.clone());
+            first
+        };
+        if first && t.starts_with("boom") {
+            panic!("a bug in the deliverer");
+        }
+        self.delivered.lock().unwrap().push(t);
+        Delivery::Delivered
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_deliverer_costs_one_attempt_not_the_chat() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let deliver = Arc::new(PanicsOnce::default());
+    let outbox = Outbox::open(&dir.path().join("outbox.db"), deliver.clone(), fast()).unwrap();
+    let chat = ChatRef::group(1);
+    for t in ["boom 1", "after", "boom 2"] {
+        outbox.enqueue(out(chat, t)).unwrap();
+    }
+    wait_pending(&outbox, 0).await;
+    assert_eq!(
+        *deliver.delivered.lock().unwrap(),
+        ["boom 1", "after", "boom 2"]
+    );
+    assert_eq!(
+        *deliver.tried.lock().unwrap(),
+        ["boom 1", "boom 1", "after", "boom 2", "boom 2"]
+    );
+    outbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_journal_knows_a_message_seen_before_across_restarts_until_pruned() {
     init_tracing();

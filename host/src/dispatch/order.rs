@@ -98,11 +98,7 @@ impl Sequencer {
                 let mut turn = turn;
                 turn.wait().await;
                 let replies = result.unwrap_or_else(|panic| {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
+                    let what = crate::panic::message(&*panic);
                     tracing::error!(journal = ?turn.handled, "message handling task failed: panicked: {what}");
                     Vec::new()
                 });
