@@ -74,9 +74,7 @@ const E2E_SEND_INTERVAL_MS: u64 = 0;
 /// The marker in `bench_plug.wasm` that each copy replaces.
 const MARKER: &[u8] = b"benchplug-000";
 
-#[path = "../tests/common/wasm.rs"]
-mod wasm;
-use wasm::wasm_path;
+use wasmqq_tests::wasm::wasm_path;
 
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

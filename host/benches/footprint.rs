@@ -35,9 +35,7 @@ use wasmqq::abi::{Chat, ChatKind, Message, Segment};
 use wasmqq::capabilities::Grants;
 use wasmqq::runtime::{Call, Origin, PluginHandle, Runtime, RuntimeConfig};
 
-#[path = "../tests/common/wasm.rs"]
-mod wasm;
-use wasm::wasm_path;
+use wasmqq_tests::wasm::wasm_path;
 
 /// The bytes the `bench-plug` fixture's name, command and trigger are made of.
 const MARKER: &[u8] = b"benchplug-000";

@@ -49,9 +49,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-#[path = "../tests/common/wasm.rs"]
-mod wasm;
-use wasm::wasm_path;
+use wasmqq_tests::wasm::wasm_path;
 
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

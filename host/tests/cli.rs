@@ -3,12 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-mod common {
-    pub mod wasm;
-}
-
 fn wasm(name: &str) -> PathBuf {
-    common::wasm::wasm_path(&format!("{}.wasm", name.replace('-', "_")))
+    wasmqq_tests::wasm::wasm_path(&format!("{}.wasm", name.replace('-', "_")))
 }
 
 fn wasmqq(args: &[&str]) -> Output {

@@ -3,10 +3,6 @@
 //! inbound journal and the outbox commit replies and the done mark
 //! together).
 
-mod common {
-    pub mod wasm;
-}
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -80,7 +76,7 @@ async fn a_kill_during_a_burst_loses_no_command_and_answers_each_once() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("plugins.d")).unwrap();
     std::fs::copy(
-        common::wasm::wasm_path("slow.wasm"),
+        wasmqq_tests::wasm::wasm_path("slow.wasm"),
         dir.path().join("plugins.d/slow.wasm"),
     )
     .unwrap();

@@ -4,12 +4,7 @@
 //! `make soak` (the ignored test below: 10,000 commands and two kills by
 //! default; `SOAK_COMMANDS`, `SOAK_KILLS`, `SOAK_RATE` change it).
 
-mod common {
-    pub mod soak;
-    pub mod wasm;
-}
-
-use common::soak::{SoakPlan, run};
+use wasmqq_tests::soak::{SoakPlan, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_commands_through_every_fault_and_a_kill_lose_nothing() {
@@ -21,7 +16,7 @@ async fn a_thousand_commands_through_every_fault_and_a_kill_lose_nothing() {
     let report = run(
         &plan,
         env!("CARGO_BIN_EXE_wasmqq").as_ref(),
-        &common::wasm::wasm_path("echo.wasm"),
+        &wasmqq_tests::wasm::wasm_path("echo.wasm"),
     )
     .await;
     println!("soak: {report}");
@@ -49,7 +44,7 @@ async fn the_long_soak() {
     let report = run(
         &plan,
         env!("CARGO_BIN_EXE_wasmqq").as_ref(),
-        &common::wasm::wasm_path("echo.wasm"),
+        &wasmqq_tests::wasm::wasm_path("echo.wasm"),
     )
     .await;
     println!("soak: {report}");

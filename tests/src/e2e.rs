@@ -4,28 +4,26 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use wasmqq::bot::Bot;
 use wasmqq::config::Config;
 use wasmqq_sim::{SimConfig, SimHandle};
 use wasmqq_webqq::Observer;
 
+use crate::control::SimControl;
 use crate::wasm;
 
 /// The built-in population's numbers: Alice is the admin of test bots,
-/// Bob a non-admin.
-pub use wasmqq_sim::known::{ALICE, BOB};
-/// The group "wasmqq dev" (Alice, Bob, Dave).
-pub const DEV: u64 = wasmqq_sim::known::DEV_GROUP;
-/// The group "Family" (Carol, Bob).
-pub const FAMILY: u64 = wasmqq_sim::known::FAMILY_GROUP;
+/// Bob a non-admin; the groups "wasmqq dev" and "Family".
+pub use crate::population::{ALICE, BOB, DEV, FAMILY};
 
 /// A simulator plus the folders a bot keeps its state and plugins in.
 pub struct World {
     /// The in-process simulator.
     pub sim: SimHandle,
-    http: reqwest::Client,
+    /// Its control API.
+    pub control: SimControl,
     dir: tempfile::TempDir,
 }
 
@@ -71,8 +69,8 @@ impl World {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
         World {
+            control: SimControl::new(sim.addr()),
             sim,
-            http: reqwest::Client::new(),
             dir,
         }
     }
@@ -147,78 +145,29 @@ impl World {
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.sim.addr())
-    }
-
     /// `POST /_sim/messages`: `from` says `text` in a group.
     pub async fn say_in_group(&self, group: u64, from: u64, text: &str) {
-        self.post(
-            "/_sim/messages",
-            json!({"chat": "group", "from": from, "to": group, "text": text}),
-        )
-        .await;
+        self.control.say("group", from, Some(group), text).await;
     }
 
     /// `POST /_sim/messages`: a friend says `text` to the bot.
     pub async fn say_as_friend(&self, from: u64, text: &str) {
-        self.post(
-            "/_sim/messages",
-            json!({"chat": "friend", "from": from, "text": text}),
-        )
-        .await;
+        self.control.say("friend", from, None, text).await;
     }
 
     /// `POST /_sim/faults`.
     pub async fn fault(&self, spec: Value) {
-        self.post("/_sim/faults", spec).await;
+        self.control.fault(spec).await;
     }
 
     /// `DELETE /_sim/faults`: clear every armed fault.
     pub async fn clear_faults(&self) {
-        let r = self
-            .http
-            .delete(self.url("/_sim/faults"))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let value: Value = r.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path} {body}: {status} {value}");
-        value
+        self.control.clear_faults().await;
     }
 
     /// `GET /_sim/sent`: everything the bot sent, as (chat kind, to, text).
     pub async fn sent(&self) -> Vec<(String, u64, String)> {
-        let all: Vec<Value> = self
-            .http
-            .get(self.url("/_sim/sent"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        all.iter()
-            .map(|m| {
-                (
-                    m["chat"].as_str().unwrap_or_default().to_string(),
-                    m["to"].as_u64().unwrap_or_default(),
-                    m["text"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect()
+        self.control.sent().await
     }
 
     /// Wait (up to 10 s) for the `n`th message the bot sends (1-based) and

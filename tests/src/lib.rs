@@ -1,10 +1,37 @@
-//! Shared support for the end-to-end tests: where the built plugins are, and
-//! how to make the ABI values tests send.
+//! The test support of every test package and of the benches, in one crate:
+//!
+//! * shared by all: where the built plugins are ([`wasm`]), the
+//!   simulator's population ([`population`]) and control API
+//!   ([`control`]), waiting ([`wait`]), log capture ([`logs`]), segment
+//!   text ([`text`]);
+//! * one module per package under test: [`protocol`] (a hand-driven
+//!   SmartQQ client, for the simulator's tests), [`onebot_ws`] (a OneBot
+//!   client of the simulator's OneBot face), [`webqq`] (the WebQQ client
+//!   against the simulator), [`onebot_peer`] (a fake OneBot implementation
+//!   for the OneBot client), [`linechat`] (a line client for the chat room),
+//!   [`capabilities`], [`dispatch`] and [`e2e`] (the host, from one plugin
+//!   call to the whole bot), [`soak`] (the kill -9 soak);
+//! * the host's test doubles ([`capabilities::ChannelOutbound`],
+//!   [`capabilities::StaticContacts`]) live here, not in the host's API.
+//!
+//! Every package lists this crate as a dev-dependency (a cycle Cargo
+//! allows: an integration test links the package's one library, which this
+//! crate links too).
 //!
 //! The plugins and fixtures are built once per test run by `make plugins`
 //! (`make test` does it first) into `target/wasm32-wasip2/release`.
 
 pub mod capabilities;
+pub mod control;
+pub mod linechat;
+pub mod onebot_peer;
+pub mod onebot_ws;
+pub mod population;
+pub mod protocol;
+pub mod soak;
+pub mod wait;
+pub mod wasm;
+pub mod webqq;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,15 +40,12 @@ use wasmqq::abi::{Chat, ChatKind, CommandCall, Message, Segment};
 use wasmqq::capabilities::Services;
 use wasmqq::runtime::{Limits, Runtime, RuntimeConfig};
 
-#[path = "../../host/tests/common/wasm.rs"]
-mod wasm_lookup;
-
-pub use wasm_lookup::wasm_dir;
+pub use wasm::wasm_dir;
 
 /// The built component of a plugin or fixture crate (`-` becomes `_`).
 /// Panics with the command to run if it has not been built.
 pub fn wasm(name: &str) -> PathBuf {
-    wasm_lookup::wasm_path(&format!("{}.wasm", name.replace('-', "_")))
+    wasm::wasm_path(&format!("{}.wasm", name.replace('-', "_")))
 }
 
 /// Limits for tests: the defaults (a 1 s deadline: shorter ones make

@@ -114,3 +114,15 @@ pub fn capture_logs_at(level: tracing::Level) -> (Captured, tracing::subscriber:
         .finish();
     (logs, tracing::subscriber::set_default(subscriber))
 }
+
+/// Logs to the test's captured output, filtered by `RUST_LOG` (warnings
+/// and errors when unset), for test binaries that do not assert on logs.
+/// Only the first call in a process installs it.
+pub fn to_test_output() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}

@@ -2,14 +2,12 @@
 //! too many connections, a reader that never reads, a nickname never
 //! chosen, invalid UTF-8 and terminal escapes, password guessing.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Client, WAIT, config, event, event_skipping_joins, start};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 use wasmqq_linechat::{LineRate, RoomConfig, RoomEvent};
+use wasmqq_tests::linechat::{Client, WAIT, config, event, event_skipping_joins, start};
 
 #[tokio::test]
 async fn an_over_long_line_is_refused_and_the_connection_keeps_working() {

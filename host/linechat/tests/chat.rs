@@ -1,10 +1,8 @@
 //! The room as its users see it: joining, chatting, nicknames, private
 //! lines, `/who`, and the bot's side of it.
 
-mod common;
-
-use common::{Client, config, event, event_skipping_joins, start};
 use wasmqq_linechat::{Error, RoomEvent, User};
+use wasmqq_tests::linechat::{Client, config, event, event_skipping_joins, start};
 
 #[tokio::test]
 async fn several_clients_chat_and_see_joins_and_leaves() {

@@ -1,13 +1,11 @@
 //! Shutdown: every client is told and closed, the inbox ends, the port is
 //! released, and the bot's calls fail cleanly afterwards.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Client, WAIT, config, event, start};
 use tokio::net::TcpStream;
 use wasmqq_linechat::{Error, RoomConfig, RoomEvent};
+use wasmqq_tests::linechat::{Client, WAIT, config, event, start};
 
 #[tokio::test]
 async fn shutdown_tells_and_closes_every_client_and_ends_the_inbox() {

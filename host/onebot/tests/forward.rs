@@ -2,13 +2,11 @@
 //! contacts, events, sends, echo matching, malformed input, reconnects,
 //! heartbeat timeout, token refusal, the split `/api` + `/event` mode.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::*;
 use wasmqq_onebot::{AtTarget, Client, Config, Error, Event, MessageType, Mode, Role, Segment};
+use wasmqq_tests::onebot_peer::*;
 
 fn config(server: &ForwardServer, token: Option<&str>) -> Config {
     Config {

@@ -3,14 +3,12 @@
 //! posted to the webhook with and without a valid `X-Signature`, token
 //! checks, malformed bodies.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::json;
-use support::*;
 use wasmqq_onebot::{Client, Config, Error, Event, Mode, Segment};
+use wasmqq_tests::onebot_peer::*;
 
 const SECRET: &str = "some-secret";
 

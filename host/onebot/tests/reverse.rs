@@ -4,14 +4,12 @@
 //! accounts on one listener, the split API + Event roles, replacement of
 //! a connection by a newer one.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::json;
-use support::*;
 use wasmqq_onebot::{Client, Config, Error, Event, Events, MessageType, Mode, Segment};
+use wasmqq_tests::onebot_peer::*;
 
 const PATH: &str = "/onebot/v11/ws";
 

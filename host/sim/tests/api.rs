@@ -1,10 +1,8 @@
 //! Contact and info endpoints (§4.3–§4.14) with their checks.
 
-mod common;
-
-use common::*;
 use serde_json::{Value, json};
 use wasmqq_sim::SimConfig;
+use wasmqq_tests::protocol::*;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D, REFERER_S};
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 //! The control API's validation, population and state views.
 
-mod common;
-
-use common::*;
 use serde_json::{Value, json};
+use wasmqq_tests::protocol::*;
 
 #[tokio::test]
 async fn message_injection_errors_name_the_problem() {

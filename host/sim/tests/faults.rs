@@ -1,11 +1,9 @@
 //! Fault injection (`POST /_sim/faults`) and session incidents.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::{Value, json};
+use wasmqq_tests::protocol::*;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D, REFERER_S};
 use wasmqq_wire::hash::list_hash;
 

@@ -1,13 +1,11 @@
 //! Login flow (§2): ptlogin page, ptqrshow, ptqrlogin, check_sig,
 //! getvfwebqq, login2 — through real HTTP on loopback.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::json;
 use wasmqq_sim::SimConfig;
+use wasmqq_tests::protocol::*;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D, REFERER_S};
 
 #[tokio::test]

@@ -1,13 +1,11 @@
 //! OneBot faults through `POST /_sim/faults`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::onebot::*;
-use common::*;
 use serde_json::{Value, json};
 use wasmqq_sim::{ChatKind, InjectMessage};
+use wasmqq_tests::onebot_ws::*;
+use wasmqq_tests::protocol::*;
 
 fn friend(text: &str) -> InjectMessage {
     InjectMessage {

@@ -1,21 +1,19 @@
 //! The OneBot HTTP API and the HTTP POST event client.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use common::onebot::*;
-use common::*;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha1::Sha1;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use wasmqq_sim::{ChatKind, HttpPost, InjectMessage, OneBotFace};
+use wasmqq_tests::onebot_ws::*;
+use wasmqq_tests::protocol::*;
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()

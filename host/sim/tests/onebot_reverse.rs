@@ -2,18 +2,16 @@
 // tungstenite's handshake callback returns its own large error type.
 #![allow(clippy::result_large_err)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::onebot::*;
-use common::*;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderMap;
 use wasmqq_sim::{ChatKind, InjectMessage, OneBotFace, ReverseTarget, ReverseWs};
+use wasmqq_tests::onebot_ws::*;
+use wasmqq_tests::protocol::*;
 
 /// Accepts one WebSocket connection; returns it with its request headers
 /// and path.

@@ -1,13 +1,11 @@
 //! The OneBot face over the forward WebSocket, driven as a bot would.
 
-mod common;
-
 use std::time::Duration;
 
-use common::onebot::*;
-use common::*;
 use serde_json::{Value, json};
 use wasmqq_sim::{ChatKind, InjectMessage, MessageFormat, OneBotFace, SentMessage};
+use wasmqq_tests::onebot_ws::*;
+use wasmqq_tests::protocol::*;
 
 fn friend(text: &str) -> InjectMessage {
     InjectMessage {

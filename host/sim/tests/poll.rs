@@ -1,12 +1,10 @@
 //! poll2 long-poll semantics (§2.8, §4.1, §5.1, §6.2).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use serde_json::json;
 use wasmqq_sim::{IdleAnswer, SimConfig};
+use wasmqq_tests::protocol::*;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
 
 #[tokio::test]

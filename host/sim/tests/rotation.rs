@@ -2,10 +2,8 @@
 //! refused, after `120`/`121` the old session is refused until relinked — so
 //! a client that ignores either code no longer passes.
 
-mod common;
-
-use common::*;
 use serde_json::{Value, json};
+use wasmqq_tests::protocol::*;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D, REFERER_S};
 use wasmqq_wire::hash::list_hash;
 

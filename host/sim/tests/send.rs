@@ -1,13 +1,11 @@
 //! send_buddy_msg2 / send_qun_msg2 / send_discu_msg2 (§4.2, §5.3) and
 //! `GET /_sim/sent`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::{Value, json};
 use wasmqq_sim::ChatKind;
+use wasmqq_tests::protocol::*;
 use wasmqq_wire::consts::{CLIENT_ID, REFERER_D};
 use wasmqq_wire::content::{Font, Segment, encode_outgoing};
 

@@ -1,10 +1,8 @@
 //! Contacts against the simulator: friends with remarks, groups with
 //! members and cards, discussions with members.
 
-mod support;
-
 use serde_json::json;
-use support::*;
+use wasmqq_tests::webqq::*;
 use wasmqq_webqq::ClientConfig;
 
 #[tokio::test]

@@ -1,12 +1,10 @@
 //! QR login, session restore and the server override, against the
 //! in-process simulator.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
 use wasmqq_sim::SimConfig;
+use wasmqq_tests::webqq::*;
 use wasmqq_webqq::{Client, Error, LoginStatus};
 
 #[tokio::test]

@@ -1,13 +1,11 @@
 //! The poll loop against the simulator: typed messages with resolved
 //! sender names, own echoes, and every injected poll2 fault.
 
-mod support;
-
 use std::time::Duration;
 
 use serde_json::json;
-use support::*;
 use wasmqq_sim::SimConfig;
+use wasmqq_tests::webqq::*;
 use wasmqq_webqq::{ChatKind, Event, LoginStatus, Segment};
 
 #[tokio::test]

@@ -1,12 +1,10 @@
 //! Sending against the simulator: the three chat kinds, faces, splitting,
 //! pacing, retries and the 1202 / 100100 / expiry answers.
 
-mod support;
-
 use std::time::Duration;
 
 use serde_json::json;
-use support::*;
+use wasmqq_tests::webqq::*;
 use wasmqq_webqq::{ChatKind, ChatRef, ClientConfig, Error, Segment, SendOutcome};
 
 #[tokio::test]
@@ -37,7 +35,7 @@ async fn sends_to_friend_group_and_discussion() {
     )
     .await
     .unwrap();
-    let sent = sim.wait_sent(3).await;
+    let sent = sim.wait_sent_values(3).await;
     assert_eq!(sent[0]["chat"], "friend");
     assert_eq!(sent[0]["to"], ALICE);
     assert_eq!(sent[0]["text"], "hi Alice [face:14]");
@@ -81,7 +79,7 @@ async fn long_text_is_split_and_paced() {
     assert!(r.is_delivered());
     assert_eq!(r.parts.len(), 3, "{r:?}");
     assert!(took >= Duration::from_millis(600), "paced: {took:?}");
-    let sent = sim.wait_sent(3).await;
+    let sent = sim.wait_sent_values(3).await;
     let mut joined = String::new();
     for s in &sent {
         let t = s["text"].as_str().unwrap();
@@ -130,7 +128,7 @@ async fn transient_http_errors_are_retried_with_the_same_msg_id() {
         .unwrap();
     assert_eq!(r.parts[0].outcome, SendOutcome::Delivered);
     assert_eq!(r.parts[0].attempts, 3);
-    let sent = sim.wait_sent(1).await;
+    let sent = sim.wait_sent_values(1).await;
     assert_eq!(sent.len(), 1, "delivered once");
     assert_eq!(sent[0]["msg_id"], r.parts[0].msg_id);
 
@@ -181,7 +179,7 @@ async fn retcode_1202_is_probably_delivered_and_never_resent() {
     assert_eq!(r.parts[0].attempts, 1);
     assert!(r.is_delivered());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sim.sent().await.len(), 1, "not resent");
+    assert_eq!(sim.sent_values().await.len(), 1, "not resent");
     bot.client.shutdown().await;
 }
 
@@ -225,7 +223,7 @@ async fn a_failed_part_stops_the_rest() {
     ));
     assert_eq!(r.parts[1].outcome, SendOutcome::NotSent);
     assert!(r.failure().is_some());
-    assert!(sim.sent().await.is_empty());
+    assert!(sim.sent_values().await.is_empty());
     bot.client.shutdown().await;
 }
 
@@ -275,7 +273,7 @@ async fn control_characters_and_bad_faces_are_not_sent() {
         .await
         .unwrap();
     assert!(r.is_delivered(), "{r:?}");
-    let sent = sim.wait_sent(1).await;
+    let sent = sim.wait_sent_values(1).await;
     assert_eq!(sent[0]["text"], "ab[31mc\nd\te\nf[face:14]end");
     for only_bad in [
         vec![Segment::text("\0\0\u{1}")],
@@ -285,6 +283,6 @@ async fn control_characters_and_bad_faces_are_not_sent() {
         let err = bot.client.send(alice, &only_bad).await.unwrap_err();
         assert!(matches!(err, Error::EmptyMessage { .. }), "{err}");
     }
-    assert_eq!(sim.sent().await.len(), 1);
+    assert_eq!(sim.sent_values().await.len(), 1);
     bot.client.shutdown().await;
 }

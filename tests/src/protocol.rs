@@ -1,9 +1,6 @@
-//! Shared test support: start a simulator with test timings, a reqwest
-//! client that resolves every WebQQ host to it (with a cookie jar), and the
-//! full login flow.
-#![allow(dead_code)]
-
-pub mod onebot;
+//! For the simulator's tests: start a simulator with test timings, a
+//! reqwest client that resolves every WebQQ host to it (with a cookie jar),
+//! and the full login flow, step by step as a SmartQQ client makes it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +12,7 @@ use wasmqq_sim::{SimConfig, SimHandle};
 use wasmqq_wire::consts::{CLIENT_ID, HOSTS, REFERER_D, REFERER_S};
 use wasmqq_wire::hash::{hash33, list_hash};
 
-#[allow(unused_imports)] // each test binary uses some of them
-pub use wasmqq_sim::known::{ALICE, BOB, BOT, CAROL, DAVE, DEV_GROUP, FAMILY_GROUP, WEEKEND};
+pub use crate::population::*;
 
 /// Test timings: 200 ms poll hold, instant QR confirmation.
 pub fn config() -> SimConfig {

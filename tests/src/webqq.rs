@@ -2,29 +2,32 @@
 //! start a simulator with fast timings, drive its control API, build a
 //! client configuration pointing at it, and wait for events.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use wasmqq_sim::{SimConfig, SimHandle};
 use wasmqq_webqq::{ChatRef, Client, ClientConfig, Event, Events, LoginStatus, Message, Observer};
 
-/// The built-in population's numbers (one spelling, in the simulator).
-#[allow(unused_imports)] // each test binary uses some of them
-pub use wasmqq_sim::known::{ALICE, BOB, BOT, CAROL, DAVE, DEV_GROUP, FAMILY_GROUP, WEEKEND};
+pub use crate::control::SimControl;
+pub use crate::population::*;
+pub use crate::wait::WAIT;
 
-/// How long any wait in a test may take before it fails.
-pub const WAIT: Duration = Duration::from_secs(10);
-
-/// A running simulator plus a scratch directory.
+/// A running simulator plus a scratch directory; its control API's
+/// methods (`say`, `fault`, `sent_values`, …) are the simulator's.
 pub struct Sim {
     pub handle: SimHandle,
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
-    http: reqwest::Client,
+    control: SimControl,
+}
+
+impl std::ops::Deref for Sim {
+    type Target = SimControl;
+
+    fn deref(&self) -> &SimControl {
+        &self.control
+    }
 }
 
 /// Simulator settings for fast tests: short poll hold, quick QR confirm.
@@ -44,13 +47,7 @@ impl Sim {
 
     /// Starts a simulator with `config` on an ephemeral loopback port.
     pub async fn with(config: SimConfig) -> Sim {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "warn".into()),
-            )
-            .with_test_writer()
-            .try_init();
+        crate::logs::to_test_output();
         let handle = wasmqq_sim::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator starts");
@@ -59,7 +56,7 @@ impl Sim {
             handle,
             addr,
             dir: tempfile::tempdir().unwrap(),
-            http: reqwest::Client::new(),
+            control: SimControl::new(addr),
         }
     }
 
@@ -80,98 +77,6 @@ impl Sim {
             backoff_max: Duration::from_millis(200),
             contacts_refresh_interval: Duration::ZERO,
             ..ClientConfig::default()
-        }
-    }
-
-    fn control(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// `POST /_sim/...` with a JSON body; panics on a non-2xx answer.
-    pub async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(self.control(path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        assert!(status.is_success(), "{path} {body}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    /// `GET /_sim/...`.
-    pub async fn get(&self, path: &str) -> Value {
-        let resp = self.http.get(self.control(path)).send().await.unwrap();
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.unwrap()
-    }
-
-    /// Injects a message (`chat` = friend/group/discussion); returns its msg_id.
-    pub async fn say(&self, chat: &str, from: u64, to: Option<u64>, text: &str) -> u64 {
-        let mut body = json!({"chat": chat, "from": from, "text": text});
-        if let Some(to) = to {
-            body["to"] = json!(to);
-        }
-        let v = self.post("/_sim/messages", body).await;
-        v["msg_id"].as_u64().expect("msg_id")
-    }
-
-    /// Arms a fault (`POST /_sim/faults`).
-    pub async fn fault(&self, spec: Value) {
-        self.post("/_sim/faults", spec).await;
-    }
-
-    /// Waits until every armed endpoint fault was consumed by a request
-    /// (`GET /_sim/faults` lists the rules still armed).
-    pub async fn wait_faults_consumed(&self) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let armed = self.get("/_sim/faults").await;
-            let left = armed
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter(|f| f["remaining"].as_u64() != Some(0))
-                        .count()
-                })
-                .unwrap_or(0);
-            if left == 0 {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "faults not consumed: {armed}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Everything the bot sent so far.
-    pub async fn sent(&self) -> Vec<Value> {
-        self.get("/_sim/sent")
-            .await
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// Waits until at least `n` messages were sent; returns them.
-    pub async fn wait_sent(&self, n: usize) -> Vec<Value> {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let sent = self.sent().await;
-            if sent.len() >= n {
-                return sent;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "only {} sent: {sent:?}",
-                sent.len()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }

@@ -13,14 +13,13 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wasmqq_sim::{OneBotFace, SimConfig};
 
-/// How long a test waits for a frame that should come.
-pub const WAIT: Duration = Duration::from_secs(5);
+pub use crate::wait::{WAIT, eventually};
 
 /// Test timings with the OneBot face `face` (heartbeats off unless set).
 pub fn onebot_config(face: OneBotFace) -> SimConfig {
     SimConfig {
         onebot: Some(face),
-        ..super::config()
+        ..crate::protocol::config()
     }
 }
 
@@ -158,14 +157,5 @@ impl Ws {
                 Ok(Some(Ok(_))) => continue,
             }
         }
-    }
-}
-
-/// Waits until `f` holds (polling every 20 ms) or panics after [`WAIT`].
-pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !f() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wasmqq_sim::known;
 
+use crate::control::SimControl;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct SoakPlan {
@@ -102,8 +104,7 @@ impl Drop for Running {
 }
 
 struct Harness {
-    http: reqwest::Client,
-    sim: String,
+    control: SimControl,
     config: PathBuf,
     log: PathBuf,
     bin: PathBuf,
@@ -128,41 +129,13 @@ impl Harness {
     }
 
     async fn post(&self, path: &str, body: Value) -> bool {
-        match self
-            .http
-            .post(format!("http://{}{path}", self.sim))
-            .json(&body)
-            .send()
-            .await
-        {
-            Ok(r) if r.status().is_success() => true,
-            Ok(_) => false,
+        match self.control.try_post(path, &body).await {
+            Ok(_) => true,
             Err(e) => {
-                eprintln!("soak: {path} {body}: {e}");
+                eprintln!("soak: {e}");
                 false
             }
         }
-    }
-
-    async fn sent(&self) -> Vec<(String, u64, String)> {
-        let all: Vec<Value> = self
-            .http
-            .get(format!("http://{}/_sim/sent", self.sim))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        all.iter()
-            .map(|m| {
-                (
-                    m["chat"].as_str().unwrap_or_default().to_string(),
-                    m["to"].as_u64().unwrap_or_default(),
-                    m["text"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect()
     }
 }
 
@@ -193,8 +166,7 @@ pub async fn run(plan: &SoakPlan, bin: &Path, echo: &Path) -> SoakReport {
     )
     .unwrap();
     let h = Harness {
-        http: reqwest::Client::new(),
-        sim: sim.addr().to_string(),
+        control: SimControl::new(sim.addr()),
         config,
         log: dir.path().join("bot.log"),
         bin: bin.to_path_buf(),
@@ -209,7 +181,7 @@ pub async fn run(plan: &SoakPlan, bin: &Path, echo: &Path) -> SoakReport {
         )
         .await
     );
-    while !h.sent().await.iter().any(|m| m.2 == "ready") {
+    while !h.control.sent().await.iter().any(|m| m.2 == "ready") {
         assert!(
             ready.elapsed() < Duration::from_secs(60),
             "the bot never answered"
@@ -273,11 +245,11 @@ pub async fn run(plan: &SoakPlan, bin: &Path, echo: &Path) -> SoakReport {
     let total: usize = expected.values().map(Vec::len).sum();
     let mut last = (0, Instant::now());
     loop {
-        let n = h.sent().await.len();
+        let n = h.control.sent().await.len();
         if n != last.0 {
             last = (n, Instant::now());
         }
-        let answered = answered(&h.sent().await, &expected);
+        let answered = answered(&h.control.sent().await, &expected);
         if answered >= total || last.1.elapsed() > Duration::from_secs(20) {
             break;
         }
@@ -286,7 +258,7 @@ pub async fn run(plan: &SoakPlan, bin: &Path, echo: &Path) -> SoakReport {
     report.seconds = started.elapsed().as_secs_f64();
     // Anything late would show up now.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let sent = h.sent().await;
+    let sent = h.control.sent().await;
     drop(bot);
     for ((kind, to), want) in &expected {
         let got: Vec<&str> = sent

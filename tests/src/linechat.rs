@@ -1,6 +1,5 @@
-//! Shared test support: start a room, and a real TCP client that reads and
-//! writes lines the way `nc` would.
-#![allow(dead_code)]
+//! For the line chat's tests: start a room, and a real TCP client that
+//! reads and writes lines the way `nc` would.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,8 +9,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use wasmqq_linechat::{BotInbox, Room, RoomConfig, RoomEvent};
 
-/// How long a test waits for a line it expects.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub use crate::wait::WAIT;
 /// How long a test waits to be sure a line does *not* come.
 pub const QUIET: Duration = Duration::from_millis(300);
 

@@ -1,13 +1,10 @@
-//! Where the built plugins are: the one rule, for the `wasmqq` package's
-//! own tests and benches (included with `#[path]`) and for the `tests/`
-//! package (`wasmqq_tests::wasm`, which includes this file too).
+//! Where the built plugins are: the one rule, for every test and bench.
 
 use std::path::PathBuf;
 
 /// The folder holding the built `.wasm` files: `$WASMQQ_WASM_DIR`, else
 /// `$CARGO_TARGET_DIR/wasm32-wasip2/release`, else the workspace's
 /// `target/wasm32-wasip2/release`.
-#[allow(dead_code)] // not every including crate uses both functions
 pub fn wasm_dir() -> PathBuf {
     std::env::var_os("WASMQQ_WASM_DIR")
         .map(PathBuf::from)
@@ -21,7 +18,6 @@ pub fn wasm_dir() -> PathBuf {
 
 /// `<wasm_dir>/<file>`. Panics with the command to run when it has not
 /// been built.
-#[allow(dead_code)]
 pub fn wasm_path(file: &str) -> PathBuf {
     let path = wasm_dir().join(file);
     assert!(

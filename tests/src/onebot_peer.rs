@@ -4,7 +4,6 @@
 //! HTTP POST event sender. Shared helpers (events with a timeout, the
 //! standard's example events) live here too.
 
-#![allow(dead_code)]
 // tungstenite's handshake `Callback` fixes the (large) error type.
 #![allow(clippy::result_large_err)]
 
@@ -22,13 +21,13 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use wasmqq_onebot::{Event, Events};
 
+use crate::wait::WAIT;
+
 pub const TOKEN: &str = "kSLuTF2GC2Q4q4ugm3";
 
+/// Logs to the test output (`RUST_LOG`).
 pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    crate::logs::to_test_output();
 }
 
 /// A port free a moment ago on 127.0.0.1.
@@ -37,11 +36,11 @@ pub fn free_addr() -> SocketAddr {
     l.local_addr().unwrap()
 }
 
-/// The next event, failing the test after 5 s.
+/// The next event, failing the test after [`WAIT`].
 pub async fn next_event(events: &mut Events) -> Event {
-    tokio::time::timeout(Duration::from_secs(5), events.recv())
+    tokio::time::timeout(WAIT, events.recv())
         .await
-        .expect("an event within 5 s")
+        .expect("an event in time")
         .expect("events not ended")
 }
 
@@ -258,7 +257,7 @@ impl ForwardServer {
                             if let Some(s) = status {
                                 r.lock().unwrap().push(s);
                                 let mut e = ErrorResponse::new(None);
-                                *e.status_mut() = http::StatusCode::from_u16(s).unwrap();
+                                *e.status_mut() = axum::http::StatusCode::from_u16(s).unwrap();
                                 return Err(e);
                             }
                         }
