@@ -710,14 +710,7 @@ async fn end_to_end() -> [Figures; 2] {
         .expect("simulator");
     let temp = tempfile::tempdir().expect("temp dir");
     let config = e2e_config(&sim, temp.path());
-    let bot = Bot::start(config, Observer::silent())
-        .await
-        .expect("bot starts");
-    bot.registry().loaded().await;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let bot_task = tokio::spawn(bot.run(async {
-        let _ = stopped.await;
-    }));
+    let bot = RunningBot::start(config).await;
 
     let texts: [fn(usize) -> String; 2] = [echo_command, unknown_command];
     for text in texts {
@@ -758,8 +751,7 @@ async fn end_to_end() -> [Figures; 2] {
         }
     }
 
-    let _ = stop.send(());
-    let _ = bot_task.await;
+    bot.stop();
     sim.shutdown().await;
     figures
 }
@@ -768,9 +760,11 @@ fn e2e() {
     let rt = tokio_rt();
     let [mut echo, mut host] = rt.block_on(end_to_end());
     print_header(&format!(
-        "end to end over loopback (simulator + bot in one process, `echo` loaded, \
+        "end to end over loopback (simulator and driver on one runtime, the bot on a thread of \
+         its own as `wasmqq run` ({} worker threads), one process, `echo` loaded, \
          send_interval_ms = {E2E_SEND_INTERVAL_MS}; {E2E_ROUNDS} rounds, per round and \
          scenario {E2E_SINGLE} messages one at a time and a burst of {E2E_BURST} over {} chats)",
+        bot_workers(),
         e2e_chats().len()
     ));
     host.row("unknown command → host reply");
@@ -786,11 +780,12 @@ const STEADY_CPU_MESSAGES: usize = 2000;
 const STEADY_RATE_HZ: u64 = 20;
 const STEADY_PACED: usize = 600;
 
-/// CPU nanoseconds of this process's threads, split into the bot's and
-/// the rest (threads named `sim-*` and `drive-*`, and the main thread).
-fn bot_cpu_ns() -> u64 {
+/// The bot's threads' CPU nanoseconds and context switches (voluntary and
+/// not): every thread of this process but those named `sim-*` and
+/// `drive-*` and the main thread.
+fn bot_usage() -> (u64, u64) {
     let main = std::process::id().to_string();
-    let mut bot = 0;
+    let (mut cpu, mut switches) = (0, 0);
     for task in std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
@@ -805,12 +800,69 @@ fn bot_cpu_ns() -> u64 {
         if task.file_name().to_str() == Some(main.as_str()) {
             continue;
         }
-        bot += std::fs::read_to_string(dir.join("schedstat"))
+        cpu += std::fs::read_to_string(dir.join("schedstat"))
             .ok()
             .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
             .unwrap_or(0);
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        switches += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches:"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
     }
-    bot
+    (cpu, switches)
+}
+
+/// The bot's worker threads: `wasmqq run`'s default, or BENCH_BOT_WORKERS.
+fn bot_workers() -> usize {
+    std::env::var("BENCH_BOT_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(wasmqq::bot::threads::DEFAULT_WORKER_THREADS.into())
+}
+
+/// A bot run as `wasmqq run` runs it: the runtime of
+/// `wasmqq::bot::threads::runtime` with [`bot_workers`] threads, driven by
+/// a thread of its own (`bot-main`, as `main` would be).
+struct RunningBot {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RunningBot {
+    /// Starts the bot and waits until its plugins are loaded.
+    async fn start(config: Config) -> RunningBot {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, is_ready) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("bot-main".into())
+            .spawn(move || {
+                let rt = wasmqq::bot::threads::runtime(bot_workers()).expect("the bot's runtime");
+                rt.block_on(async move {
+                    let bot = Bot::start(config, Observer::silent())
+                        .await
+                        .expect("bot starts");
+                    bot.registry().loaded().await;
+                    let _ = ready.send(());
+                    bot.run(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                });
+            })
+            .expect("the bot's thread");
+        is_ready.await.expect("the bot started");
+        RunningBot { stop, thread }
+    }
+
+    /// Stops the bot as ctrl-c would and waits for its thread.
+    fn stop(self) {
+        let _ = self.stop.send(());
+        self.thread
+            .join()
+            .expect("the bot's thread ends without a panic");
+    }
 }
 
 fn named_rt(name: &'static str, workers: usize) -> tokio::runtime::Runtime {
@@ -822,13 +874,13 @@ fn named_rt(name: &'static str, workers: usize) -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-/// The simulator on a runtime of its own (threads `sim-*`), the bot on
-/// another (its threads keep tokio's names, plus the epoch ticker and the
-/// outbox's), driven from a third (`drive-*`), so the bot's CPU can be
-/// read off its threads alone.
+/// The simulator on a runtime of its own (threads `sim-*`), the bot as
+/// `wasmqq run` runs it ([`RunningBot`]: thread `bot-main`, tokio's
+/// workers when it has more than one, the blocking pool, the epoch ticker
+/// and the outbox's), driven from a third (`drive-*`, on the main thread),
+/// so the bot's CPU can be read off its threads alone.
 fn steady() {
     let sim_rt = named_rt("sim-worker", 1);
-    let bot_rt = named_rt("tokio-runtime-worker", 2);
     let drive = named_rt("drive-worker", 1);
     let sim = sim_rt
         .block_on(wasmqq_sim::start(
@@ -838,17 +890,7 @@ fn steady() {
         .expect("simulator");
     let temp = tempfile::tempdir().expect("temp dir");
     let config = e2e_config(&sim, temp.path());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let bot_task = bot_rt.spawn(async move {
-        let bot = Bot::start(config, Observer::silent())
-            .await
-            .expect("bot starts");
-        bot.registry().loaded().await;
-        bot.run(async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let bot = drive.block_on(RunningBot::start(config));
     let plain: fn(usize) -> String = plain_text;
     drive.block_on(async {
         for n in 0..200 {
@@ -865,10 +907,11 @@ fn steady() {
             ("`!echo N` → reply", echo_command as fn(usize) -> String, true),
         ] {
             let mut per = Vec::new();
+            let mut switches = Vec::new();
             for _ in 0..3 {
                 clear_sent(&sim).await;
                 let received0 = sim.state().delivered_events as usize;
-                let cpu0 = bot_cpu_ns();
+                let (cpu0, switches0) = bot_usage();
                 for n in 0..STEADY_CPU_MESSAGES {
                     inject(&sim, n, text);
                 }
@@ -884,14 +927,18 @@ fn steady() {
                     // Let the dispatcher finish the last ones.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                per.push((bot_cpu_ns() - cpu0) as f64 / STEADY_CPU_MESSAGES as f64);
+                let (cpu1, switches1) = bot_usage();
+                per.push((cpu1 - cpu0) as f64 / STEADY_CPU_MESSAGES as f64);
+                switches.push((switches1 - switches0) as f64 / STEADY_CPU_MESSAGES as f64);
             }
+            switches.sort_by(f64::total_cmp);
             let mut sorted = per.clone();
             sorted.sort_by(f64::total_cmp);
             println!(
-                "  {label:<40} {:.3} ms CPU per message (median of 3 runs: {})",
+                "  {label:<40} {:.3} ms CPU per message (median of 3 runs: {}); {:.1} context switches",
                 sorted[1] / 1e6,
-                per.iter().map(|p| format!("{:.3}", p / 1e6)).collect::<Vec<_>>().join(", ")
+                per.iter().map(|p| format!("{:.3}", p / 1e6)).collect::<Vec<_>>().join(", "),
+                switches[1],
             );
         }
 
@@ -930,8 +977,7 @@ fn steady() {
         line("host-added (poll2 answer → send received)", turnarounds);
         println!("  replies over 5 ms: {slow} of {STEADY_PACED}");
     });
-    let _ = stop.send(());
-    let _ = bot_rt.block_on(bot_task);
+    bot.stop();
     sim_rt.block_on(sim.shutdown());
 }
 

@@ -25,7 +25,11 @@ fn main() -> std::process::ExitCode {
         .with_writer(logs.clone())
         .with_ansi(logs.wants_ansi())
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match cli.worker_threads() {
+        Some(threads) => wasmqq::bot::threads::runtime(threads),
+        None => tokio::runtime::Runtime::new(),
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

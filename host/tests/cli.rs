@@ -373,3 +373,22 @@ fn run_refuses_a_bad_configuration_naming_file_line_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn run_refuses_zero_worker_threads_naming_the_option() {
+    for args in [
+        &["run", "--worker-threads", "0"][..],
+        &["demo", "--worker-threads", "many"][..],
+    ] {
+        let out = wasmqq(args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "invalid value '{}' for '--worker-threads",
+                args[2]
+            )),
+            "{err}"
+        );
+    }
+}

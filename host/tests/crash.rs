@@ -1,13 +1,15 @@
 //! kill -9 of the real `wasmqq run` process in the middle of a burst, then a
 //! restart: every command received is answered, exactly once, in order (the
 //! inbound journal and the outbox commit replies and the done mark
-//! together).
+//! together). The first run has `wasmqq run`'s default one thread, the
+//! restart two worker threads: both runtimes the bot can have go through
+//! a kill.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use wasmqq_sim::known;
+use wasmqq_tests::control::SimControl;
 
 /// Kills the child process when dropped, so a failing test leaves nothing behind.
 struct Running(Child);
@@ -19,7 +21,7 @@ impl Drop for Running {
     }
 }
 
-fn start_bot(config: &std::path::Path, log: &std::path::Path) -> Running {
+fn start_bot(config: &std::path::Path, log: &std::path::Path, threads: u16) -> Running {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -28,6 +30,7 @@ fn start_bot(config: &std::path::Path, log: &std::path::Path) -> Running {
     Running(
         Command::new(env!("CARGO_BIN_EXE_wasmqq"))
             .args(["run", "--config", config.to_str().unwrap()])
+            .args(["--worker-threads", &threads.to_string()])
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -36,28 +39,18 @@ fn start_bot(config: &std::path::Path, log: &std::path::Path) -> Running {
     )
 }
 
-async fn sent(http: &reqwest::Client, sim: &str) -> Vec<String> {
-    let all: Vec<Value> = http
-        .get(format!("http://{sim}/_sim/sent"))
-        .send()
+/// The texts the bot sent so far.
+async fn sent(sim: &SimControl) -> Vec<String> {
+    sim.sent()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    all.iter()
-        .filter_map(|m| m["text"].as_str().map(str::to_string))
+        .into_iter()
+        .map(|(_, _, text)| text)
         .collect()
 }
 
-async fn say(http: &reqwest::Client, sim: &str, text: &str) {
-    let r = http
-        .post(format!("http://{sim}/_sim/messages"))
-        .json(&json!({"chat": "group", "from": known::BOB, "to": known::DEV_GROUP, "text": text}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
+async fn say(sim: &SimControl, text: &str) {
+    sim.say("group", known::BOB, Some(known::DEV_GROUP), text)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,6 +66,7 @@ async fn a_kill_during_a_burst_loses_no_command_and_answers_each_once() {
     .await
     .expect("simulator");
     let addr = sim.addr().to_string();
+    let control = SimControl::new(sim.addr());
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("plugins.d")).unwrap();
     std::fs::copy(
@@ -90,13 +84,12 @@ async fn a_kill_during_a_burst_loses_no_command_and_answers_each_once() {
     )
     .unwrap();
     let log = dir.path().join("bot.log");
-    let http = reqwest::Client::new();
 
-    let mut bot = start_bot(&config, &log);
+    let mut bot = start_bot(&config, &log, 1);
     // Ready once it answers.
-    say(&http, &addr, "!slow 0").await;
+    say(&control, "!slow 0").await;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !sent(&http, &addr).await.iter().any(|t| t == "slow 0") {
+    while !sent(&control).await.iter().any(|t| t == "slow 0") {
         assert!(
             Instant::now() < deadline,
             "the bot never answered; its log:\n{}",
@@ -107,22 +100,22 @@ async fn a_kill_during_a_burst_loses_no_command_and_answers_each_once() {
 
     const BURST: usize = 60;
     for i in 1..=BURST {
-        say(&http, &addr, &format!("!slow {i}")).await;
+        say(&control, &format!("!slow {i}")).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     bot.0.kill().expect("kill -9"); // SIGKILL: no shutdown, no flush
     bot.0.wait().unwrap();
-    let before = sent(&http, &addr).await.len();
+    let before = sent(&control).await.len();
     assert!(
         before < BURST,
         "the kill came too late to test anything ({before} sent)"
     );
 
-    let _bot = start_bot(&config, &log);
+    let _bot = start_bot(&config, &log, 2);
     let want: Vec<String> = (1..=BURST).map(|i| format!("slow {i}")).collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let got = sent(&http, &addr).await;
+        let got = sent(&control).await;
         if want.iter().all(|w| got.contains(w)) {
             break;
         }
@@ -135,7 +128,7 @@ async fn a_kill_during_a_burst_loses_no_command_and_answers_each_once() {
     }
     // Nothing more behind them.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let got: Vec<String> = sent(&http, &addr)
+    let got: Vec<String> = sent(&control)
         .await
         .into_iter()
         .filter(|t| t.starts_with("slow ") && t != "slow 0")

@@ -414,3 +414,36 @@ async fn the_bot_serves_while_other_plugins_are_still_loading() {
     );
     bot.stop().await;
 }
+
+/// The bot's async work runs on one thread by default (`wasmqq run`'s
+/// event loop, like this test's current-thread runtime): a plugin spinning
+/// until its deadline must hand the thread back between epoch ticks, so
+/// another chat is answered while it spins, not after.
+#[tokio::test]
+async fn a_plugin_spinning_to_its_deadline_leaves_other_chats_answering() {
+    let world = World::new().await;
+    world.drop_plugin("echo", "echo.wasm");
+    world.drop_plugin("hostile", "hostile.wasm");
+    let bot = world.start_bot(world.config()).await;
+
+    world.say_in_group(DEV, BOB, "!loop").await;
+    // Time for the loop's call to start (it then spins for its whole 1 s
+    // deadline).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    world
+        .say_in_group(FAMILY, wasmqq_tests::population::CAROL, "!echo still here")
+        .await;
+    let first = world.nth_sent(1).await;
+    assert_eq!(
+        first,
+        ("group".to_string(), FAMILY, "still here".to_string()),
+        "the other chat waited for the spinning plugin"
+    );
+    let (_, to, text) = world.nth_sent(2).await;
+    assert_eq!(to, DEV);
+    assert_eq!(
+        text,
+        "Sorry, the hostile plugin could not answer: it took longer than 1000 ms."
+    );
+    bot.stop().await;
+}

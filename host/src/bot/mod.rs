@@ -8,6 +8,7 @@
 pub mod budget;
 pub mod journal;
 mod sink;
+pub mod threads;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -49,6 +49,8 @@ pub struct DemoArgs {
     /// too; they always go to `wasmqq.log` in the data folder.
     #[arg(short, long)]
     pub(super) verbose: bool,
+    #[command(flatten)]
+    pub(super) threads: super::Threads,
 }
 
 /// The platforms `wasmqq demo` can run over.

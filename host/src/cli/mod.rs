@@ -33,6 +33,8 @@ enum Command {
         /// The configuration file (see config/wasmqq.toml).
         #[arg(long, default_value = "wasmqq.toml")]
         config: PathBuf,
+        #[command(flatten)]
+        threads: Threads,
     },
     /// Write plugins: create a project, build it, inspect a plugin file or
     /// try commands against it.
@@ -50,6 +52,21 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// How many threads the bot's async work runs on.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Threads {
+    /// Threads for the bot's async work: 1 (the default) runs it as one
+    /// event loop, the cheapest per message; more let CPU-heavy plugins of
+    /// different chats use several cores (see docs/bot.md).
+    #[arg(
+        long,
+        env = "WASMQQ_WORKER_THREADS",
+        default_value_t = crate::bot::threads::DEFAULT_WORKER_THREADS,
+        value_parser = clap::value_parser!(u16).range(1..=1024)
+    )]
+    pub worker_threads: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +150,17 @@ impl Cli {
         }
     }
 
+    /// The threads the subcommand's async runtime should have: the bot's
+    /// setting for `run` and `demo` (see [`crate::bot::threads`]), `None`
+    /// (tokio's default, a worker per core) for the others.
+    pub fn worker_threads(&self) -> Option<usize> {
+        match &self.command {
+            Command::Run { threads, .. } => Some(threads.worker_threads.into()),
+            Command::Demo(args) => Some(args.threads.worker_threads.into()),
+            _ => None,
+        }
+    }
+
     /// The log filter when `RUST_LOG` is not set: `info`.
     pub fn default_log_filter(&self) -> &'static str {
         "info"
@@ -191,7 +219,7 @@ impl Cli {
             }
             Command::Sim(args) => sim::run(args).await,
             Command::Demo(args) => demo::run(args, logs).await,
-            Command::Run { config } => run::run(&config).await,
+            Command::Run { config, .. } => run::run(&config).await,
             Command::CompileComponent { out } => match crate::runtime::compiler::child_main(&out) {
                 0 => Ok(()),
                 status => std::process::exit(status),

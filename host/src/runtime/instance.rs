@@ -295,8 +295,16 @@ fn new_store(
             state.timed_out = true;
             wasmtime::bail!("deadline exceeded");
         }
-        // Give the tokio scheduler a turn, then check again next tick.
-        Ok(UpdateDeadline::Yield(1))
+        // Give the thread back, then check again next tick. Tokio's
+        // `yield_now` resumes the call only after the scheduler has run the
+        // other ready tasks *and polled for I/O*; a plain yield (a self
+        // wake) would be polled again before the I/O driver looks, so on a
+        // one-thread bot a spinning plugin would hold every other chat's
+        // network reads for many ticks.
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
     });
     store
 }
