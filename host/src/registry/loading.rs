@@ -330,11 +330,25 @@ impl Registry {
             self.report(file, &e);
             return Err(e);
         }
-        let bytes = std::fs::read(file).map_err(|source| LoadError::Read {
+        // Read and hashed off the async thread: a plugin file can be tens
+        // of megabytes (a Python plugin's ≈ 18 MB take ≈ 80 ms), and the
+        // bot's async work is one thread by default.
+        let path = file.to_path_buf();
+        let (bytes, hash) = tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&path)?;
+            let hash = content_hash(&bytes);
+            Ok::<_, std::io::Error>((bytes, hash))
+        })
+        .await
+        .map_err(|e| LoadError::Start {
+            path: file.into(),
+            stage: "read",
+            message: e.to_string(),
+        })?
+        .map_err(|source| LoadError::Read {
             path: file.into(),
             source,
         })?;
-        let hash = content_hash(&bytes);
         if !force {
             let running = self
                 .entries()
@@ -352,7 +366,7 @@ impl Registry {
                 return Err(LoadError::AlreadyRefused { path: file.into() });
             }
         }
-        let result = self.load_bytes(file, &bytes, &hash).await;
+        let result = self.load_bytes(file, bytes, &hash).await;
         match &result {
             Ok(_) => {
                 lock(&self.refused).remove(file);
@@ -397,13 +411,12 @@ impl Registry {
     async fn load_bytes(
         &self,
         file: &Path,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         hash: &str,
     ) -> Result<PluginHandle, LoadError> {
         let runtime = self.runtime.clone();
         let path = file.to_path_buf();
-        let owned = bytes.to_vec();
-        let compiled = tokio::task::spawn_blocking(move || runtime.compile_bytes(&path, &owned))
+        let compiled = tokio::task::spawn_blocking(move || runtime.compile_bytes(&path, &bytes))
             .await
             .map_err(|e| LoadError::Start {
                 path: file.into(),
