@@ -55,16 +55,7 @@ async fn say(sim: &SimControl, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_during_a_burst_loses_no_command_and_answers_each_once() {
-    let sim = wasmqq_sim::start(
-        wasmqq_sim::SimConfig {
-            qr_auto_confirm: Some(Duration::from_millis(100)),
-            poll_hold: Duration::from_secs(5),
-            ..wasmqq_sim::SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator");
+    let sim = wasmqq_tests::e2e::start_simulator(wasmqq_sim::SimConfig::default()).await;
     let addr = sim.addr().to_string();
     let control = SimControl::new(sim.addr());
     let dir = tempfile::tempdir().unwrap();

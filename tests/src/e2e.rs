@@ -18,6 +18,21 @@ use crate::wasm;
 /// Bob a non-admin; the groups "wasmqq dev" and "Family".
 pub use crate::population::{ALICE, BOB, DEV, FAMILY};
 
+/// The simulator as the bot's tests run it: `config` with the QR code
+/// confirmed after 100 ms and a 5 s poll hold, on a loopback port.
+pub async fn start_simulator(config: SimConfig) -> SimHandle {
+    wasmqq_sim::start(
+        SimConfig {
+            qr_auto_confirm: Some(Duration::from_millis(100)),
+            poll_hold: Duration::from_secs(5),
+            ..config
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("simulator")
+}
+
 /// A simulator plus the folders a bot keeps its state and plugins in.
 pub struct World {
     /// The in-process simulator.
@@ -56,16 +71,7 @@ impl World {
     /// Like [`World::new`] with simulator settings of the test's own (the
     /// QR confirmation and poll hold are shortened for speed).
     pub async fn with(config: SimConfig) -> World {
-        let sim = wasmqq_sim::start(
-            SimConfig {
-                qr_auto_confirm: Some(Duration::from_millis(100)),
-                poll_hold: Duration::from_secs(5),
-                ..config
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .expect("simulator");
+        let sim = start_simulator(config).await;
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
         World {

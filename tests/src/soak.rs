@@ -141,16 +141,7 @@ impl Harness {
 
 /// Run `plan` with the `wasmqq` binary `bin` and the echo plugin `echo`.
 pub async fn run(plan: &SoakPlan, bin: &Path, echo: &Path) -> SoakReport {
-    let sim = wasmqq_sim::start(
-        wasmqq_sim::SimConfig {
-            qr_auto_confirm: Some(Duration::from_millis(100)),
-            poll_hold: Duration::from_secs(5),
-            ..wasmqq_sim::SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator");
+    let sim = crate::e2e::start_simulator(wasmqq_sim::SimConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("plugins.d")).unwrap();
     std::fs::copy(echo, dir.path().join("plugins.d/echo.wasm")).unwrap();
