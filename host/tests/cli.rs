@@ -1,11 +1,8 @@
 //! `wasmqq plugin check` and `wasmqq plugin try`, run as a user would.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn wasm(name: &str) -> PathBuf {
-    wasmqq_tests::wasm::wasm_path(&format!("{}.wasm", name.replace('-', "_")))
-}
+use wasmqq_tests::wasm;
 
 fn wasmqq(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wasmqq"))

@@ -25,10 +25,7 @@ use crate::wait::WAIT;
 
 pub const TOKEN: &str = "kSLuTF2GC2Q4q4ugm3";
 
-/// Logs to the test output (`RUST_LOG`).
-pub fn init_tracing() {
-    crate::logs::to_test_output();
-}
+pub use crate::logs::to_test_output as init_tracing;
 
 /// A port free a moment ago on 127.0.0.1.
 pub fn free_addr() -> SocketAddr {
