@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod harness;
+pub mod helper_thread;
 pub mod outbox;
 mod panic;
 pub mod platform;

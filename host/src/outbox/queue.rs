@@ -630,7 +630,10 @@ impl Checkpointer {
         let name = path.display().to_string();
         let thread = std::thread::Builder::new()
             .name("wasmqq-outbox-wal".into())
-            .spawn(move || checkpoint_loop(&conn, &db, &shared, &name))
+            .spawn(move || {
+                crate::helper_thread::lower_priority();
+                checkpoint_loop(&conn, &db, &shared, &name)
+            })
             .map_err(|e| OutboxError::Task {
                 path: path.to_owned(),
                 message: format!("cannot start the checkpoint thread: {e}"),
@@ -980,6 +983,26 @@ mod tests {
         wal.push("-wal");
         let bytes = std::fs::read(&wal).unwrap();
         u32::from_be_bytes(bytes[12..16].try_into().unwrap())
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn the_checkpoint_thread_runs_at_the_helper_nice_value() {
+        // Woken by a serving commit, it must not preempt the serving
+        // thread (see crate::helper_thread). The kernel keeps 15 bytes of
+        // a thread's name.
+        let dir = tempfile::tempdir().unwrap();
+        let _q = Queue::open(&dir.path().join("outbox.db")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let nice = || crate::helper_thread::nice_of("wasmqq-outbox-w");
+        while nice() != Some(crate::helper_thread::HELPER_NICE) {
+            assert!(
+                Instant::now() < deadline,
+                "the checkpoint thread's nice value is {:?}",
+                nice()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]

@@ -75,6 +75,7 @@ impl EpochTicker {
             .name("wasmqq-epoch".into())
             .spawn(move || {
                 let Ok(shared) = rx.recv() else { return };
+                crate::helper_thread::lower_priority();
                 tick(&engine, &shared);
             })?;
         let shared = Arc::new(Shared {
@@ -147,6 +148,26 @@ impl Drop for EpochTicker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn the_ticker_runs_at_the_helper_nice_value() {
+        // A ticker woken at a call's start must not preempt the serving
+        // thread (see crate::helper_thread).
+        let engine = new_engine().expect("engine");
+        let _ticker = EpochTicker::start(engine).expect("ticker");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while crate::helper_thread::nice_of("wasmqq-epoch")
+            != Some(crate::helper_thread::HELPER_NICE)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the ticker thread's nice value is {:?}",
+                crate::helper_thread::nice_of("wasmqq-epoch")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 
     #[test]
     fn ticks_only_while_running() {
